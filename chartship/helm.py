@@ -77,3 +77,42 @@ def find(root: Path) -> Helm:
             "or set HELM_BIN to a newer helm"
         )
     return Helm(path=path, source=source, version=version)
+
+
+def run(
+    root: Path,
+    args: list[str],
+    cwd: Path | None = None,
+    env: Mapping[str, str] | None = None,
+    stdin: str | None = None,
+    timeout: float | None = 600,
+) -> proc.Result:
+    """Run the located helm with ``args`` (an argv list, never a shell string)."""
+    helm = find(root)
+    try:
+        return proc.run([str(helm.path), *args], cwd=cwd, env=env, stdin=stdin, timeout=timeout)
+    except OSError as exc:
+        raise ToolError(f"{helm.path}: cannot run helm ({exc.strerror or exc})") from None
+
+
+@dataclass(frozen=True)
+class LintResult:
+    chart: Path
+    ok: bool
+    errors: tuple[str, ...]
+    warnings: tuple[str, ...]
+    output: str
+
+
+def lint(root: Path, chart_dir: Path, values_files: tuple[Path, ...] = (), strict: bool = True) -> LintResult:
+    """``helm lint [--strict] CHART -f V1 -f V2 ...``; messages are helm's [ERROR]/[WARNING] lines."""
+    args = ["lint", str(chart_dir)]
+    if strict:
+        args.append("--strict")
+    for values in values_files:
+        args += ["--values", str(values)]
+    result = run(root, args)
+    text = result.stdout + result.stderr
+    errors = tuple(ln.strip() for ln in text.splitlines() if "[ERROR]" in ln or ln.startswith("Error:"))
+    warnings = tuple(ln.strip() for ln in text.splitlines() if "[WARNING]" in ln)
+    return LintResult(chart_dir, result.ok, errors, warnings, text)

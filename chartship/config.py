@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -356,3 +356,33 @@ def _environments(data: Mapping[str, Any], where: _Where) -> dict[str, tuple[str
                 raise ConfigError(f"{w}: {f!r} must be a path inside the chart folder")
         result[str(name)] = tuple(files)
     return result
+
+
+def _flag(value: str, where: str) -> bool:
+    text = value.strip().lower()
+    if text in ("1", "true", "yes", "on"):
+        return True
+    if text in ("", "0", "false", "no", "off"):
+        return False
+    raise ConfigError(f"{where}: expected 1/0 (true/false), got {value!r}")
+
+
+def release_target(cfg: Config, name: str | None = None, registry: str | None = None, plain_http: bool = False,
+                   environ: Mapping[str, str] | None = None) -> Target:
+    """The target to publish to. ``--registry``/CHARTSHIP_REGISTRY replace the configured target as a
+    whole (auth from CHARTSHIP_REGISTRY_AUTH, default none); ``--plain-http``/CHARTSHIP_PLAIN_HTTP=1 apply to either."""
+    env = os.environ if environ is None else environ
+    http = plain_http or _flag(env.get("CHARTSHIP_PLAIN_HTTP", ""), "CHARTSHIP_PLAIN_HTTP")
+    url = registry or env.get("CHARTSHIP_REGISTRY", "")
+    if url:
+        origin = "--registry" if registry else "CHARTSHIP_REGISTRY"
+        node: dict[str, Any] = {"url": url, "auth": env.get("CHARTSHIP_REGISTRY_AUTH") or "none", "plain_http": http}
+        if env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION"):
+            node["region"] = env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION")
+
+        def where(key: str) -> str:
+            return "CHARTSHIP_REGISTRY_AUTH" if key == "auth" else origin
+
+        return parse_target(origin, node, where)
+    target = cfg.target(name)
+    return replace(target, plain_http=True) if http else target

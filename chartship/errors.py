@@ -36,3 +36,13 @@ class CheckFailed(ChartshipError):
     """A check found problems; they were already reported."""
 
     exit_code = 1
+
+
+class RegistryError(ChartshipError):
+    """An OCI registry refused, failed, or could not be reached."""
+
+
+class PublishRefused(ChartshipError):
+    """Publishing was refused for at least one chart; the results were reported."""
+
+    exit_code = 1

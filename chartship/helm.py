@@ -15,6 +15,7 @@ from functools import cache
 from pathlib import Path
 
 from chartship import proc
+from chartship.config import Target
 from chartship.errors import ToolError
 
 MIN_VERSION = (3, 8, 0)
@@ -116,3 +117,148 @@ def lint(root: Path, chart_dir: Path, values_files: tuple[Path, ...] = (), stric
     errors = tuple(ln.strip() for ln in text.splitlines() if "[ERROR]" in ln or ln.startswith("Error:"))
     warnings = tuple(ln.strip() for ln in text.splitlines() if "[WARNING]" in ln)
     return LintResult(chart_dir, result.ok, errors, warnings, text)
+
+
+# ------------------------------------------------------------ pipeline: deps, package, template, dry-run
+
+_LOCK_OUT_OF_SYNC = "out of sync"
+
+
+def dependency_build(root: Path, chart_dir: Path, where: str, env: Mapping[str, str] | None = None,
+                     plain_http: bool = False, refresh: bool = False) -> None:
+    """``helm dependency build`` (uses Chart.lock when present); failures are one actionable line.
+
+    Repository indexes are refreshed only when ``refresh`` (a dependency from an http(s) repository)."""
+    args = ["dependency", "build", str(chart_dir)]
+    if not refresh:
+        args.append("--skip-refresh")
+    if plain_http:
+        args.append("--plain-http")
+    result = run(root, args, env=env)
+    if result.ok:
+        return
+    text = result.stderr + result.stdout
+    if _LOCK_OUT_OF_SYNC in text:
+        raise ToolError(
+            f"{where}/Chart.lock is out of date with {where}/Chart.yaml: run `helm dependency update {where}` "
+            "and commit the new Chart.lock"
+        )
+    raise ToolError(f"{where}: dependency build failed: {proc.first_line(text)}; check the dependencies in Chart.yaml")
+
+
+def package(root: Path, chart_dir: Path, dest: Path, where: str) -> Path:
+    """``helm package CHART -d DEST``; returns the archive helm wrote."""
+    before = set(dest.glob("*.tgz"))
+    result = run(root, ["package", str(chart_dir), "--destination", str(dest)])
+    if not result.ok:
+        raise ToolError(f"{where}: helm package failed: {proc.first_line(result.stderr + result.stdout)}")
+    new = sorted(set(dest.glob("*.tgz")) - before)
+    if len(new) != 1:
+        raise ToolError(f"{where}: helm package wrote {len(new)} archives into {dest}; expected one")
+    return new[0]
+
+
+def _values_args(values_files: tuple[Path, ...]) -> list[str]:
+    args: list[str] = []
+    for values in values_files:
+        args += ["--values", str(values)]
+    return args
+
+
+def template(root: Path, release: str, chart_dir: Path, values_files: tuple[Path, ...], namespace: str) -> proc.Result:
+    """``helm template RELEASE CHART -f ...`` (client-side rendering, no cluster)."""
+    return run(root, ["template", release, str(chart_dir), "--namespace", namespace, *_values_args(values_files)])
+
+
+def dry_run_flag(helm: Helm) -> str:
+    """Client-side dry run: helm >= 3.13 and helm 4 take ``--dry-run=client``; older helm 3 ``--dry-run``."""
+    return "--dry-run=client" if helm.major >= 4 or parse_version(helm.version) >= (3, 13, 0) else "--dry-run"
+
+
+CLUSTER_UNREACHABLE = "Kubernetes cluster unreachable"
+
+
+def install_dry_run(root: Path, release: str, chart_dir: Path, values_files: tuple[Path, ...], namespace: str,
+                    env: Mapping[str, str] | None = None) -> proc.Result:
+    """``helm install --dry-run=client``. helm 4 renders without a cluster; helm 3 still asks the
+    cluster for its version and fails with CLUSTER_UNREACHABLE when there is none."""
+    flag = dry_run_flag(find(root))
+    return run(root, ["install", release, str(chart_dir), flag, "--namespace", namespace,
+                      *_values_args(values_files)], env=env)
+
+
+REGISTRY_USER_ENV = "CHARTSHIP_REGISTRY_USERNAME"
+REGISTRY_PASSWORD_ENV = "CHARTSHIP_REGISTRY_PASSWORD"  # noqa: S105 - the variable's name, not a secret
+
+
+def registry_login(root: Path, target: Target, registry_config: Path, environ: Mapping[str, str] | None = None) -> dict[str, str]:
+    """Log in to ``target``'s registry with a private registry config; returns the env helm needs to use it.
+
+    Credentials come from CHARTSHIP_REGISTRY_USERNAME / CHARTSHIP_REGISTRY_PASSWORD; the
+    password travels by stdin, never argv. Targets with ``auth: none`` need no login.
+    """
+    from chartship import secrets
+
+    env = os.environ if environ is None else environ
+    if target.auth == "none":
+        return {}
+    user, password = env.get(REGISTRY_USER_ENV, ""), env.get(REGISTRY_PASSWORD_ENV, "")
+    if not user or not password:
+        hint = " (for ECR: username AWS, password from `aws ecr get-login-password`)" if target.auth == "ecr" else ""
+        raise ToolError(
+            f"target {target.name!r} ({target.host}) needs a login: set {REGISTRY_USER_ENV} and {REGISTRY_PASSWORD_ENV}{hint}"
+        )
+    secrets.register(password)
+    helm_env = {"HELM_REGISTRY_CONFIG": str(registry_config)}
+    args = ["registry", "login", target.host, "--username", user, "--password-stdin"]
+    if target.plain_http:
+        args.append("--insecure" if find(root).major < 4 else "--plain-http")
+    result = run(root, args, env=helm_env, stdin=password)
+    if not result.ok:
+        raise ToolError(f"target {target.name!r}: helm registry login to {target.host} failed: "
+                        f"{secrets.redact(proc.first_line(result.stderr + result.stdout))}")
+    return helm_env
+
+
+def login_with(root: Path, host: str, username: str, password: str, plain_http: bool, registry_config: Path) -> None:
+    """``helm registry login HOST --password-stdin`` into a private registry config.
+
+    The password travels on stdin only. Helm 4 takes a host (no path) and
+    ``--plain-http`` for HTTP registries; helm 3 uses ``--insecure``.
+    """
+    args = ["registry", "login", host, "--username", username, "--password-stdin"]
+    if plain_http:
+        args.append("--plain-http" if find(root).major >= 4 else "--insecure")
+    result = run(root, args, env={"HELM_REGISTRY_CONFIG": str(registry_config)}, stdin=password + "\n", timeout=120)
+    if not result.ok:
+        raise ToolError(f"helm registry login {host} failed: {proc.first_line(result.stderr or result.stdout)}")
+
+
+@dataclass(frozen=True)
+class PushResult:
+    ok: bool
+    digest: str | None
+    message: str
+    transient: bool
+
+
+_TRANSIENT = re.compile(
+    r"(\b5\d\d\b|\b429\b|too many requests|connection refused|connection reset|broken pipe|\bEOF\b|i/o timeout|"
+    r"timeout|no such host|server misbehaving|unexpected status)", re.IGNORECASE)
+_PERMANENT = re.compile(r"(\b401\b|\b403\b|\b404\b|unauthorized|denied|forbidden|not found|basic credential)", re.IGNORECASE)
+
+
+def push(root: Path, package: Path, url: str, plain_http: bool, registry_config: Path | None) -> PushResult:
+    """``helm push PACKAGE oci://…``; classifies a failure as transient (retry) or not."""
+    args = ["push", str(package), url]
+    if plain_http:
+        args.append("--plain-http")
+    env = {"HELM_REGISTRY_CONFIG": str(registry_config)} if registry_config else None
+    result = run(root, args, env=env, timeout=900)
+    text = result.stdout + "\n" + result.stderr
+    digest = next((m for m in re.findall(r"Digest:\s*(sha256:[0-9a-f]{64})", text)), None)
+    if result.ok:
+        return PushResult(True, digest, "", False)
+    message = proc.first_line(result.stderr or result.stdout)
+    transient = bool(_TRANSIENT.search(message)) and not _PERMANENT.search(message)
+    return PushResult(False, None, message, transient)

@@ -7,6 +7,8 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
+from chartship.secrets import redact
+
 
 def _console(stderr: bool = False) -> Any:
     from rich.console import Console
@@ -17,20 +19,20 @@ def _console(stderr: bool = False) -> Any:
 
 
 def out(message: str) -> None:
-    print(message, flush=True)
+    print(redact(message), flush=True)
 
 
 def note(message: str) -> None:
     """Progress and notes go to stderr so stdout stays parseable."""
-    print(message, file=sys.stderr, flush=True)
+    print(redact(message), file=sys.stderr, flush=True)
 
 
 def error(message: str) -> None:
-    print(f"error: {message}", file=sys.stderr, flush=True)
+    print(redact(f"error: {message}"), file=sys.stderr, flush=True)
 
 
 def emit_json(data: Any) -> None:
-    print(json.dumps(data, indent=2, sort_keys=False), flush=True)
+    print(redact(json.dumps(data, indent=2, sort_keys=False)), flush=True)
 
 
 def table(title: str, columns: Sequence[str], rows: Sequence[Sequence[Any]], stderr: bool = False) -> None:
@@ -40,5 +42,5 @@ def table(title: str, columns: Sequence[str], rows: Sequence[Sequence[Any]], std
     for col in columns:
         t.add_column(col, overflow="fold")
     for row in rows:
-        t.add_row(*("" if v is None else str(v) for v in row))
+        t.add_row(*("" if v is None else redact(str(v)) for v in row))
     _console(stderr).print(t)

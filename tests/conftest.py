@@ -28,3 +28,7 @@ def helm_bin() -> Path:
     if not path.is_file():
         pytest.fail(f"helm not found at {path}: run `ci/bootstrap` (or `invoke tools.install`) first")
     return path.resolve()
+
+
+# Child processes (invoke in temp projects) find the same helm as the tests.
+os.environ.setdefault("HELM_BIN", str(ROOT / ".tools" / "bin" / "helm"))

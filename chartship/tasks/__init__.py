@@ -6,10 +6,11 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
+from types import ModuleType
 
 from invoke.collection import Collection
 
-from chartship.tasks import config_tasks, tools_tasks, version_tasks
+from chartship.tasks import config_tasks, docs_tasks, helm_tasks, publish_tasks, registry_tasks, tools_tasks, version_tasks
 
 
 def namespace(root: Path) -> Collection:
@@ -18,8 +19,20 @@ def namespace(root: Path) -> Collection:
     ns.add_collection(Collection.from_module(version_tasks, name="version"))
     ns.add_collection(Collection.from_module(tools_tasks, name="tools"))
     ns.add_collection(Collection.from_module(config_tasks, name="config"))
+    ns.add_collection(Collection.from_module(registry_tasks, name="registry"))
+    # The helm namespace gathers the task modules that work on charts: add a module to this call.
+    ns.add_collection(_merged("helm", helm_tasks, docs_tasks, publish_tasks))
     ns.configure({"chartship_root": str(root)})
     return ns
+
+
+def _merged(name: str, *modules: ModuleType) -> Collection:
+    """One namespace made of the tasks of several modules."""
+    coll = Collection(name)
+    for module in modules:
+        for task_obj in Collection.from_module(module).tasks.values():
+            coll.add_task(task_obj)
+    return coll
 
 
 def _guard_invoke_yaml() -> None:

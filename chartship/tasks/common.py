@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import functools
+import os
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
@@ -34,6 +36,11 @@ def edge(func: Callable[P, R]) -> Callable[P, R]:
         except KeyboardInterrupt:
             error("interrupted")
             raise Exit(code=130) from None
+        except BrokenPipeError:
+            # the reader went away (e.g. `| head`): stop quietly
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+            raise Exit(code=1) from None
 
     return wrapper
 

@@ -67,7 +67,7 @@ app.kubernetes.io/component: {{ . }}
 Full label set. Usage: include "core-pipeline.labels" (dict "ctx" $ "component" "server")
 */}}
 {{- define "core-pipeline.labels" -}}
-{{- $ctx := .ctx }}
+{{- $ctx := .ctx -}}
 helm.sh/chart: {{ include "core-pipeline.chart" $ctx }}
 {{ include "core-pipeline.selectorLabels" (dict "ctx" $ctx "component" (.component | default "server")) }}
 app.kubernetes.io/version: {{ include "core-pipeline.imageTag" $ctx | replace "+" "_" | trunc 63 | trimSuffix "-" | quote }}

@@ -1,0 +1,108 @@
+"""helm.build: version check, temp copy (patches + dependencies), lint, reproducible
+packages into dist/charts/ with SHA256SUMS and manifest.json.
+
+Everything is written to a staging folder first; dist/charts is replaced only
+when every chart succeeded.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from chartship import chart as chartmod
+from chartship import git, helm, lint, package, patches, version, workspace
+from chartship.config import Config
+from chartship.errors import ChartError, CheckFailed, VersionError
+from chartship.semver import SemVer
+
+DIST = Path("dist") / "charts"
+
+
+@dataclass(frozen=True)
+class BuildResult:
+    version: str
+    dest: Path
+    entries: list[package.Entry]
+    lint: lint.Report | None
+
+
+def require_versions_in_step(cfg: Config, all_charts: Sequence[chartmod.Chart]) -> SemVer:
+    v = version.read_version(cfg.version_file)
+    mismatches = version.check(cfg, v, list(all_charts))
+    if mismatches:
+        first = mismatches[0]
+        more = f" (and {len(mismatches) - 1} more)" if len(mismatches) > 1 else ""
+        raise VersionError(
+            f"version file says {v} but {first.file} {first.field} is {first.found!r}{more}; "
+            "run `invoke version.sync` (see `invoke version.check`)"
+        )
+    return v
+
+
+def current_tags(cfg: Config, v: SemVer) -> dict[str, str]:
+    ctx = version.TagContext(branch=git.current_branch(cfg.root), run=git.run_number(), sha=git.short_sha(cfg.root))
+    return version.tags(cfg, v, ctx)
+
+
+def build(cfg: Config, all_charts: Sequence[chartmod.Chart], names: Sequence[str], jobs: int, latest: bool = False,
+          run_lint: bool = True, target: str | None = None, environ: Mapping[str, str] | None = None) -> BuildResult:
+    v = require_versions_in_step(cfg, all_charts)
+    tags = current_tags(cfg, v)
+    kinds = ["version", "latest"] if latest else ["version"]
+    names_for = {c.name: {k: package.file_name(cfg, c.name, tags[k], str(v)) for k in kinds}
+                 for c in all_charts if c.name in names}
+    seen: dict[str, str] = {}
+    for chart, files in names_for.items():
+        for f in files.values():
+            if f in seen:
+                raise ChartError(f"charts {seen[f]} and {chart} would both be packaged as {f}; "
+                                 "put {name} in the package_name template")
+            seen[f] = chart
+    workspace.shallow_note(cfg, [c for c in all_charts if c.name in names])
+    with workspace.prepare(cfg, all_charts, names, jobs, target, environ) as ws:
+        for name in names:
+            problem = ws.problem(name)
+            if problem is not None:
+                raise problem
+        report = lint.run(cfg, all_charts, names, jobs, target, environ, ws) if run_lint else None
+        if report is not None and not report.ok:
+            return BuildResult(str(v), cfg.root / DIST, [], report)
+        dest = cfg.root / DIST
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=".charts-staging-", dir=dest.parent))
+        try:
+            entries = _package_all(cfg, ws, names, names_for, tags, str(v), staging)
+            package.write_sums(staging, entries)
+            staging.chmod(0o755)
+            package.publish_dir(staging, dest)
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+    return BuildResult(str(v), dest, entries, report)
+
+
+def _package_all(cfg: Config, ws: workspace.Workspace, names: Sequence[str], names_for: dict[str, dict[str, str]],
+                 tags: dict[str, str], v: str, staging: Path) -> list[package.Entry]:
+    entries = []
+    raw_dir = staging / ".helm"
+    raw_dir.mkdir()
+    for name in names:
+        c, src = ws.chart(name), ws.source[name]
+        raw = helm.package(cfg.root, c.path, raw_dir, src.rel)
+        epoch = package.source_epoch(cfg.root, [src.rel, f"{patches.PATCHES_DIR}/{name}"])
+        for kind, file in names_for[name].items():
+            out = staging / file
+            package.repack(raw, out, epoch)
+            entries.append(package.Entry(file=file, chart=name, version=c.version, tag=tags[kind], kind=kind,
+                                         sha256=package.sha256(out), path=(DIST / file).as_posix()))
+        raw.unlink()
+    raw_dir.rmdir()
+    return entries
+
+
+def check_failed(report: lint.Report) -> CheckFailed:
+    bad = sorted(n for n, checks in report.charts.items() if any(o.status == lint.FAIL for o in checks.values()))
+    return CheckFailed(f"lint failed for {', '.join(bad)}; nothing was packaged (fix it, or --no-lint to skip lint)")

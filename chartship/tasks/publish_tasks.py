@@ -1,0 +1,109 @@
+"""invoke helm.push / helm.deploy / helm.resolve / helm.notes: publishing to OCI registries."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from invoke.context import Context
+from invoke.tasks import task
+
+from chartship.tasks.common import config, edge
+
+if TYPE_CHECKING:
+    from chartship.config import Config, Target
+    from chartship.publish import Outcome
+
+TARGET_HELP = {
+    "target": "release target from invoke.yaml (default: default_target; env CHARTSHIP_TARGET)",
+    "registry": "oci://HOST[:PORT]/PATH replacing the target (env CHARTSHIP_REGISTRY; auth from CHARTSHIP_REGISTRY_AUTH)",
+    "plain_http": "talk HTTP, not HTTPS, to the registry (env CHARTSHIP_PLAIN_HTTP=1)",
+    "chart": "only this chart (repeatable)",
+}
+
+
+def _target(c: Context, target: str, registry: str, plain_http: bool) -> tuple[Config, Target]:
+    from chartship.config import release_target
+
+    cfg = config(c, default_target=target or None)
+    return cfg, release_target(cfg, registry=registry or None, plain_http=plain_http)
+
+
+def _report(outcomes: list[Outcome], json: bool, dry_run: bool) -> None:
+    from chartship import report
+
+    if json:
+        report.emit_json({"dry_run": dry_run, "results": [o.as_dict() for o in outcomes],
+                          "up_to_date": all(o.status == "skipped" for o in outcomes)})
+        return
+    report.table("Publish" + (" (dry run)" if dry_run else ""), ["chart", "version", "reference", "result", "digest", "note"],
+                 [(o.chart, o.version, o.ref, o.status, (o.digest or "")[:19], o.message) for o in outcomes])
+    if outcomes and all(o.status == "skipped" for o in outcomes):
+        report.out("up to date: every chart is already published; nothing was uploaded")
+
+
+@task(iterable=["chart"], help={
+    "latest": "after verification, point the latest-tag-template tag at the pushed manifest",
+    "force": "overwrite a published version whose content differs (never on IMMUTABLE ECR repositories)",
+    "dry_run": "look everything up and print the plan; push nothing",
+    "json": "print results as JSON", **TARGET_HELP})
+@edge
+def push(c: Context, latest: bool = False, force: bool = False, dry_run: bool = False, json: bool = False,
+         target: str = "", registry: str = "", plain_http: bool = False, chart: list[str] | None = None) -> None:
+    """Push the built packages (dist/charts) to the target; skip what is already published."""
+    from chartship import release
+
+    cfg, tgt = _target(c, target, registry, plain_http)
+    outcomes = release.push(cfg, tgt, chart or [], latest, force, dry_run)
+    _report(outcomes, json, dry_run)
+    release.raise_if_failed(outcomes)
+
+
+@task(iterable=["chart"], help={
+    "latest": "also build the latest package and move the latest tag after verification",
+    "force": "overwrite a published version whose content differs",
+    "json": "print publish results as JSON", **TARGET_HELP})
+@edge
+def deploy(c: Context, latest: bool = False, force: bool = False, json: bool = False, target: str = "",
+           registry: str = "", plain_http: bool = False, chart: list[str] | None = None) -> None:
+    """Build, then push: lint, package, publish, tag latest. Re-running with nothing changed uploads nothing."""
+    from chartship.tasks import helm_tasks
+
+    helm_tasks.build(c, latest=latest, chart=chart)
+    push(c, latest=latest, force=force, json=json, target=target, registry=registry, plain_http=plain_http, chart=chart)
+
+
+@task(help={"ref": "oci://HOST[:PORT]/PATH/CHART", "tag": "an alias tag such as latest",
+            "plain_http": TARGET_HELP["plain_http"], "target": "use this target's credentials (default: none)"})
+@edge
+def resolve(c: Context, ref: str, tag: str, plain_http: bool = False, target: str = "") -> None:
+    """Print the chart version behind an alias tag (helm install --version latest does not work; this does)."""
+    from dataclasses import replace
+
+    from chartship import oci, publish, report
+    from chartship.config import Target
+
+    parsed = oci.Ref.parse(ref)
+    cfg = config(c)
+    tgt = cfg.target(target) if target else Target(name="ref", url=f"oci://{parsed.host}", auth="none")
+    tgt = replace(tgt, plain_http=tgt.plain_http or plain_http or _local(parsed.host))
+    with publish.session(cfg.root, tgt, login_helm=False) as s:
+        report.out(publish.resolve(s.client, parsed.repository, tag))
+
+
+def _local(host: str) -> bool:
+    return host.partition(":")[0] in ("127.0.0.1", "localhost")
+
+
+@task(iterable=["chart"], help={**TARGET_HELP})
+@edge
+def notes(c: Context, target: str = "", registry: str = "", plain_http: bool = False, chart: list[str] | None = None) -> None:
+    """Write dist/RELEASE_NOTES.md: version, OCI ref, digest, helm install/pull commands per chart."""
+    from chartship import release, report
+    from chartship.version import write_atomic
+
+    cfg, tgt = _target(c, target, registry, plain_http)
+    text = release.release_notes(cfg, tgt, chart or [])
+    path = cfg.root / "dist" / "RELEASE_NOTES.md"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_atomic(path, text)
+    report.out(f"wrote {path.relative_to(cfg.root)}")

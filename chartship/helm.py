@@ -262,3 +262,18 @@ def push(root: Path, package: Path, url: str, plain_http: bool, registry_config:
     message = proc.first_line(result.stderr or result.stdout)
     transient = bool(_TRANSIENT.search(message)) and not _PERMANENT.search(message)
     return PushResult(False, None, message, transient)
+
+
+def pull(root: Path, ref: str, version: str, dest: Path, plain_http: bool, registry_config: Path | None) -> Path:
+    """``helm pull REF --version V -d DEST``; returns the downloaded archive."""
+    dest.mkdir(parents=True, exist_ok=True)
+    before = set(dest.glob("*.tgz"))
+    args = ["pull", ref, "--version", version, "--destination", str(dest)]
+    if plain_http:
+        args.append("--plain-http")
+    env = {"HELM_REGISTRY_CONFIG": str(registry_config)} if registry_config else None
+    result = run(root, args, env=env, timeout=600)
+    if not result.ok:
+        raise ToolError(f"helm pull {ref} --version {version} failed: {proc.first_line(result.stderr or result.stdout)}")
+    new = sorted(set(dest.glob("*.tgz")) - before) or sorted(dest.glob("*.tgz"))
+    return new[-1]

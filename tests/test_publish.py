@@ -243,3 +243,16 @@ def test_local_registry_tasks(tmp_path: Path, project_root: Path) -> None:
         down = invoke(root, "registry.down")
     assert "stopped" in down.stdout
     assert not registry.answering("127.0.0.1", port)
+
+
+def test_pull_resolves_latest(project: Path, auth_registry: Registry) -> None:  # noqa: F811
+    assert invoke(project, "helm.push", "--latest", env=CREDS).returncode == 0
+    proc = invoke(project, "helm.pull", f"oci://{auth_registry.host}/charts/demo", "latest", "--target", "reg",
+                  "--destination", "out", env=CREDS)
+    assert proc.returncode == 0, proc.stderr
+    assert "latest -> 0.1.0" in proc.stderr and proc.stdout.strip() == "out/demo-0.1.0.tgz"
+    local = next((project / "dist/charts").glob("demo-release-*.tgz")).read_bytes()
+    assert (project / "out/demo-0.1.0.tgz").read_bytes() == local
+    exact = invoke(project, "helm.pull", f"oci://{auth_registry.host}/charts/demo", "0.1.0", "--target", "reg",
+                   "--destination", "out2", env=CREDS)
+    assert exact.returncode == 0 and "->" not in exact.stderr

@@ -77,17 +77,48 @@ def deploy(c: Context, latest: bool = False, force: bool = False, json: bool = F
 @edge
 def resolve(c: Context, ref: str, tag: str, plain_http: bool = False, target: str = "") -> None:
     """Print the chart version behind an alias tag (helm install --version latest does not work; this does)."""
-    from dataclasses import replace
-
     from chartship import oci, publish, report
-    from chartship.config import Target
 
     parsed = oci.Ref.parse(ref)
     cfg = config(c)
-    tgt = cfg.target(target) if target else Target(name="ref", url=f"oci://{parsed.host}", auth="none")
-    tgt = replace(tgt, plain_http=tgt.plain_http or plain_http or _local(parsed.host))
+    tgt = _ref_target(cfg, parsed.host, target, plain_http)
     with publish.session(cfg.root, tgt, login_helm=False) as s:
         report.out(publish.resolve(s.client, parsed.repository, tag))
+
+
+@task(help={"ref": "oci://HOST[:PORT]/PATH/CHART", "version": "a chart version or an alias tag such as latest",
+            "destination": "folder to write the .tgz into (default dist/pulled)",
+            "plain_http": TARGET_HELP["plain_http"], "target": "use this target's credentials (default: none)"})
+@edge
+def pull(c: Context, ref: str, version: str, destination: str = "dist/pulled", plain_http: bool = False,
+         target: str = "") -> None:
+    """helm pull that also understands alias tags: --version latest resolves to the real version first."""
+    from pathlib import Path
+
+    from chartship import helm, oci, publish, report, semver
+    from chartship.errors import VersionError
+
+    parsed = oci.Ref.parse(ref)
+    cfg = config(c)
+    tgt = _ref_target(cfg, parsed.host, target, plain_http)
+    with publish.session(cfg.root, tgt) as s:
+        try:
+            concrete = str(semver.parse(semver.from_oci_tag(version)))
+        except VersionError:
+            concrete = publish.resolve(s.client, parsed.repository, version)
+            report.note(f"{version} -> {concrete}")
+        path = helm.pull(cfg.root, ref, concrete, cfg.root / Path(destination), tgt.plain_http, s.registry_config)
+    report.out(str(path.relative_to(cfg.root) if path.is_relative_to(cfg.root) else path))
+
+
+def _ref_target(cfg: Config, host: str, target: str, plain_http: bool) -> Target:
+    """A named target's credentials, or anonymous access to ``host``."""
+    from dataclasses import replace
+
+    from chartship.config import Target as TargetType
+
+    tgt = cfg.target(target) if target else TargetType(name="ref", url=f"oci://{host}", auth="none")
+    return replace(tgt, plain_http=tgt.plain_http or plain_http or _local(host))
 
 
 def _local(host: str) -> bool:

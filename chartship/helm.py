@@ -114,9 +114,21 @@ def lint(root: Path, chart_dir: Path, values_files: tuple[Path, ...] = (), stric
         args += ["--values", str(values)]
     result = run(root, args)
     text = result.stdout + result.stderr
-    errors = tuple(ln.strip() for ln in text.splitlines() if "[ERROR]" in ln or ln.startswith("Error:"))
-    warnings = tuple(ln.strip() for ln in text.splitlines() if "[WARNING]" in ln)
-    return LintResult(chart_dir, result.ok, errors, warnings, text)
+    errors: list[str] = []
+    warnings: list[str] = []
+    last: list[str] | None = None
+    for ln in text.splitlines():
+        if "[ERROR]" in ln or ln.startswith("Error:"):
+            last = errors
+            errors.append(ln.strip())
+        elif "[WARNING]" in ln:
+            last = warnings
+            warnings.append(ln.strip())
+        elif last is not None and ln[:1].isspace() and ln.strip():
+            last[-1] += " " + ln.strip()  # helm 4 continues a message on indented lines
+        else:
+            last = None
+    return LintResult(chart_dir, result.ok, tuple(errors), tuple(warnings), text)
 
 
 # ------------------------------------------------------------ pipeline: deps, package, template, dry-run
@@ -143,7 +155,8 @@ def dependency_build(root: Path, chart_dir: Path, where: str, env: Mapping[str, 
             f"{where}/Chart.lock is out of date with {where}/Chart.yaml: run `helm dependency update {where}` "
             "and commit the new Chart.lock"
         )
-    raise ToolError(f"{where}: dependency build failed: {proc.first_line(text)}; check the dependencies in Chart.yaml")
+    raise ToolError(f"{where}: dependency build failed: {proc.first_line(text).removeprefix('Error: ')}; "
+                    "check the dependencies in Chart.yaml")
 
 
 def package(root: Path, chart_dir: Path, dest: Path, where: str) -> Path:
@@ -209,15 +222,11 @@ def registry_login(root: Path, target: Target, registry_config: Path, environ: M
             f"target {target.name!r} ({target.host}) needs a login: set {REGISTRY_USER_ENV} and {REGISTRY_PASSWORD_ENV}{hint}"
         )
     secrets.register(password)
-    helm_env = {"HELM_REGISTRY_CONFIG": str(registry_config)}
-    args = ["registry", "login", target.host, "--username", user, "--password-stdin"]
-    if target.plain_http:
-        args.append("--insecure" if find(root).major < 4 else "--plain-http")
-    result = run(root, args, env=helm_env, stdin=password)
-    if not result.ok:
-        raise ToolError(f"target {target.name!r}: helm registry login to {target.host} failed: "
-                        f"{secrets.redact(proc.first_line(result.stderr + result.stdout))}")
-    return helm_env
+    try:
+        login_with(root, target.host, user, password, target.plain_http, registry_config)
+    except ToolError as exc:
+        raise ToolError(f"target {target.name!r}: {secrets.redact(str(exc))}") from None
+    return {"HELM_REGISTRY_CONFIG": str(registry_config)}
 
 
 def login_with(root: Path, host: str, username: str, password: str, plain_http: bool, registry_config: Path) -> None:

@@ -40,10 +40,20 @@ class Case:
 
 
 def _message(result: proc.Result, tmp: Path, rel: str) -> str:
+    """helm's error, on one line: from the first ``Error:`` line to the blank line after it
+    (helm 4 spreads a template error over several lines)."""
     text = (result.stderr or result.stdout).replace(str(tmp), rel)
-    lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
-    errors = [ln for ln in lines if ln.lower().startswith("error")]
-    line = (errors or lines or ["helm failed without a message"])[-1]
+    lines = text.splitlines()
+    start = next((i for i, ln in enumerate(lines) if ln.lower().startswith("error")), None)
+    if start is None:
+        picked = [ln.strip() for ln in lines if ln.strip()][-1:] or ["helm failed without a message"]
+    else:
+        picked = []
+        for ln in lines[start:]:
+            if not ln.strip():
+                break
+            picked.append(ln.strip())
+    line = " ".join(picked)
     return line if len(line) <= 600 else line[:597] + "..."
 
 

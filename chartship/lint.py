@@ -85,7 +85,7 @@ def _yamllint(cfg: Config, ws: workspace.Workspace, names: Sequence[str], report
     for name in names:
         if not any(owner == name for owner, _rel in owners.values()):
             report.charts[name]["yamllint"] = Outcome(SKIP, ["no YAML files"])
-    for prob in yamlcheck.run(ws.root, files):
+    for prob in yamlcheck.run(cfg.root, files):
         name, rel = owners.get(prob.file, owners.get(ws.root / prob.file, ("", str(prob.file))))
         if not name:
             continue

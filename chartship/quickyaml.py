@@ -37,7 +37,7 @@ OPAQUE: Any = _Opaque()
 
 _KEY_RE = re.compile(r"([A-Za-z0-9_][A-Za-z0-9_./-]*):(?: +(.*))?$")
 _FLOW_KEY_RE = re.compile(r"([A-Za-z0-9_][A-Za-z0-9_./-]*): +")
-_BLOCK_SCALAR_RE = re.compile(r"[|>][-+1-9]{0,2}(?: +#.*)?$")
+_BLOCK_SCALAR_RE = re.compile(r"[|>][-+]?(?: +#.*)?$")
 _SEMVER_LIKE_RE = re.compile(r"(?:0|[1-9][0-9]*)\.(?:0|[1-9][0-9]*)\.(?:0|[1-9][0-9]*)(?:[-+][0-9A-Za-z.+-]*)?")
 _NON_STRING_WORDS = {"null", "true", "false", "yes", "no", "on", "off", "y", "n", "~"}
 _INDICATORS = "&*!|>%@`?,[]{}#'\""
@@ -125,7 +125,7 @@ class _Flow:
             value, self.i = _quoted(self.text, self.i)
             return value
         end = self.i
-        while end < len(self.text) and self.text[end] not in ",]}":
+        while end < len(self.text) and self.text[end] not in ",[]{}":
             end += 1
         word = self.text[self.i : end].rstrip()
         if not word or ":" in word or "#" in word:
@@ -269,10 +269,22 @@ class _Reader:
         return value
 
     def _skip_block_scalar(self, indent: int) -> None:
+        """Step over a ``|``/``>`` scalar's lines; its indentation is that of its first non-blank line."""
+        content_indent = None
+        widest_blank = 0
         while self.pos < len(self.lines):
             line = self.lines[self.pos]
-            if line.strip() and len(line) - len(line.lstrip(" ")) <= indent:
+            at = len(line) - len(line.lstrip(" "))
+            if not line.strip():
+                widest_blank = max(widest_blank, at)
+            elif at <= indent:
                 return
+            elif content_indent is None:
+                if widest_blank > at:
+                    raise Unsupported("a blank line of the block scalar is indented more than its text")
+                content_indent = at
+            elif at < content_indent:
+                raise Unsupported(line)  # ends the scalar at a depth no node can continue
             self.pos += 1
 
 

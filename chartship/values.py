@@ -9,7 +9,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from chartship import yamlio
 from chartship.config import Config
 from chartship.errors import ChartError
 
@@ -65,15 +64,34 @@ def merge(base: Any, over: Any) -> Any:
     return result
 
 
+def _load(text: str, where: str) -> Any:
+    """YAML 1.1 like helm's parser (yes/no are booleans), with libyaml when available for speed."""
+    import yaml
+
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    try:
+        return yaml.load(text, Loader=loader)  # noqa: S506 - a safe loader
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark
+        pos = f":{mark.line + 1}:{mark.column + 1}" if mark is not None else ""
+        raise ChartError(f"{where}{pos}: invalid YAML ({exc.problem}); fix the syntax") from None
+    except yaml.YAMLError as exc:
+        raise ChartError(f"{where}: invalid YAML ({exc}); fix the syntax") from None
+
+
 def load_values(chart_dir: Path, rel: str, name: str) -> dict[str, Any]:
     path = chart_dir / name
     if not path.is_file():
         return {}
-    _text, data = yamlio.load_file(path, f"{rel}/{name}", ChartError)
+    where = f"{rel}/{name}"
+    try:
+        data = _load(path.read_text(encoding="utf-8"), where)
+    except UnicodeDecodeError:
+        raise ChartError(f"{where}: not UTF-8 text; save it as UTF-8") from None
     if data is None:
         return {}
     if not isinstance(data, dict):
-        raise ChartError(f"{rel}/{name}: the top level must be a mapping of values")
+        raise ChartError(f"{where}: the top level must be a mapping of values")
     result: dict[str, Any] = plain(data)
     return result
 

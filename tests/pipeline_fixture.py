@@ -88,9 +88,7 @@ def copy_repo_charts(root: Path) -> bool:
         return False
     for n in REPO_CHARTS:
         shutil.copytree(src / n, root / "charts" / n, ignore=shutil.ignore_patterns("*.tgz", "Chart.lock"))
-    version = git_version = (ROOT / "version").read_text().strip()
-    (root / "version").write_text(f"{git_version}\n")
-    del version
+    (root / "version").write_text((ROOT / "version").read_text())
     return True
 
 

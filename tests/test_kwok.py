@@ -1,0 +1,134 @@
+"""A real kwok cluster: built kube-apiserver, controller manager, scheduler and etcd under
+kwokctl's binary runtime, one fake node, our stages. Skipped only when the binaries are not built."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import pytest
+
+from chartship import clusterbin, helm, kubectl, kwok
+from chartship.errors import ToolError
+
+WORKLOADS = """
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web, namespace: default}
+spec:
+  replicas: 2
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec:
+      containers: [{name: web, image: nginx:1.27}]
+---
+apiVersion: batch/v1
+kind: Job
+metadata: {name: migrate, namespace: default}
+spec:
+  backoffLimit: 0
+  template:
+    spec:
+      restartPolicy: Never
+      containers: [{name: migrate, image: busybox:1.36, command: ["true"]}]
+---
+apiVersion: monitoring.coreos.com/v1
+kind: ServiceMonitor
+metadata: {name: web, namespace: default}
+spec:
+  selector: {matchLabels: {app: web}}
+  endpoints: [{port: http}]
+"""
+
+
+@pytest.fixture(scope="module")
+def built(project_root: Path) -> None:
+    try:
+        clusterbin.locate(project_root, "build")
+    except ToolError as exc:
+        pytest.skip(f"kwok cluster binaries are not built; run `invoke tools.install --cluster` ({exc})")
+
+
+def test_cluster_runs_workloads_reports_the_pinned_version_and_leaves_nothing(project_root: Path, built: None) -> None:
+    started = time.monotonic()
+    cluster = kwok.start(project_root)
+    try:
+        print(f"cluster start: {time.monotonic() - started:.1f} s")
+        assert cluster.kubeconfig.is_file()
+        assert cluster.server.startswith("https://127.0.0.1:")
+        pinned = clusterbin.read_lock(project_root)["kubernetes"].version
+        assert kubectl.server_version(project_root, cluster.kubeconfig) == f"v{pinned}"
+
+        config = json.loads(kubectl.run(project_root, cluster.kubeconfig, ["config", "view", "-o", "json"]).stdout)
+        assert config["current-context"] == cluster.context
+
+        nodes = kubectl.get(project_root, cluster.kubeconfig, ["nodes"])["items"]
+        assert [n["metadata"]["name"] for n in nodes] == [kwok.NODE_NAME]
+        crds = {c["metadata"]["name"] for c in kubectl.get(project_root, cluster.kubeconfig, ["crd"])["items"]}
+        assert {"servicemonitors.monitoring.coreos.com", "prometheusrules.monitoring.coreos.com",
+                "externalsecrets.external-secrets.io"} <= crds
+
+        kubectl.apply(project_root, cluster.kubeconfig, manifest=WORKLOADS)
+        kubectl.wait(project_root, cluster.kubeconfig, ["deployment/web"], "condition=Available", 90, namespace="default")
+        kubectl.wait(project_root, cluster.kubeconfig, ["job/migrate"], "condition=Complete", 90, namespace="default")
+        deploy = kubectl.get(project_root, cluster.kubeconfig, ["deployment", "web"], namespace="default")
+        assert deploy["status"]["readyReplicas"] == 2
+        pods = kubectl.get(project_root, cluster.kubeconfig, ["pods"], namespace="default")["items"]
+        phases = sorted((p["metadata"]["name"].split("-")[0], p["status"]["phase"]) for p in pods)
+        assert phases == [("migrate", "Succeeded"), ("web", "Running"), ("web", "Running")]
+        assert all(p["spec"]["nodeName"] == kwok.NODE_NAME for p in pods)
+
+        # deleting a pod really removes it (pod-gone stage) and the Deployment replaces it
+        victim = next(p["metadata"]["name"] for p in pods if p["metadata"]["name"].startswith("web-"))
+        kubectl.run(project_root, cluster.kubeconfig, ["delete", "pod", victim, "--namespace", "default", "--timeout=60s"])
+        kubectl.wait(project_root, cluster.kubeconfig, ["deployment/web"], "jsonpath={.status.readyReplicas}=2", 60,
+                     namespace="default")
+        assert cluster.processes(), "the cluster's components should be running"
+        server = cluster.server
+    finally:
+        kwok.stop(cluster)
+    assert cluster.processes() == []
+    assert not kwok.port_open(server)
+    assert not cluster.workdir.exists()
+    kwok.stop(cluster)  # a second stop is a no-op
+
+
+def test_helm_create_chart_installs_with_wait_and_its_test_passes(project_root: Path, built: None, helm_bin: Path,
+                                                                  tmp_path: Path) -> None:
+    assert helm.find(project_root).path == helm_bin
+    result = helm.run(project_root, ["create", str(tmp_path / "demo")])
+    assert result.ok, result.stderr
+    with kwok.start(project_root) as cluster:
+        target = ["--kubeconfig", str(cluster.kubeconfig), "--kube-context", cluster.context]
+        install = helm.run(project_root, ["install", "demo", str(tmp_path / "demo"), "--namespace", "demo",
+                                          "--create-namespace", "--wait", "--timeout", "3m", *target], timeout=240)
+        assert install.ok, install.stderr
+        test = helm.run(project_root, ["test", "demo", "--namespace", "demo", "--timeout", "3m", *target], timeout=240)
+        assert test.ok, test.stderr
+        assert "Phase:" in test.stdout and "Succeeded" in test.stdout
+        status = json.loads(helm.run(project_root, ["status", "demo", "--namespace", "demo", "-o", "json", *target]).stdout)
+        assert status["info"]["status"] == "deployed"
+        workdir = cluster.workdir
+    assert cluster.stopped
+    assert kwok.processes_under(workdir) == []
+
+
+def test_keep_leaves_the_cluster_running_until_stopped(project_root: Path, built: None) -> None:
+    with kwok.start(project_root, keep=True) as cluster:
+        pass
+    try:
+        assert not cluster.stopped
+        assert cluster.processes()
+        assert kwok.port_open(cluster.server)
+    finally:
+        kwok.stop(cluster)
+    assert cluster.processes() == []
+
+
+def test_start_without_built_binaries_names_the_install_command(tmp_path: Path, project_root: Path) -> None:
+    (tmp_path / "ci").mkdir()
+    (tmp_path / clusterbin.LOCK_FILE).write_text((project_root / clusterbin.LOCK_FILE).read_text())
+    with pytest.raises(ToolError, match=r"run `invoke tools.install --cluster`"):
+        kwok.start(tmp_path, environ={"CHARTSHIP_CLUSTER_BINARIES": "build", "PATH": ""})

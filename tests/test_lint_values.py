@@ -1,0 +1,55 @@
+"""Values stacks merged like helm, schema messages naming the file and JSON path; Chart.yaml rules."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from chartship import chart, values
+from chartship.lint import chart_yaml_problems
+from tests.pipeline_fixture import SCHEMA
+
+
+def test_merge_like_helm() -> None:
+    base = {"a": {"b": 1, "c": [1, 2]}, "keep": True, "drop": {"x": 1}}
+    over = {"a": {"c": [3]}, "drop": None, "new": 0}
+    assert values.merge(base, over) == {"a": {"b": 1, "c": [3]}, "keep": True, "new": 0}
+
+
+def test_validate_names_the_file_that_set_the_value(tmp_path: Path) -> None:
+    (tmp_path / "values.yaml").write_text("replicaCount: 1\nimage:\n  tag: v1\n")
+    (tmp_path / "values-dev.yaml").write_text("image:\n  tag: 5\n")
+    (tmp_path / "values-prod.yaml").write_text("replicaCount: 0\n")
+    stack = values.Stack("prod", ("values-dev.yaml", "values-prod.yaml"))
+    assert values.validate(tmp_path, "charts/x", stack) is None  # no schema: nothing to check
+    (tmp_path / "values.schema.json").write_text(SCHEMA)
+    assert values.validate(tmp_path, "charts/x", stack) == [
+        "charts/x values-dev.yaml: $.image.tag: 5 is not of type 'string'",
+        "charts/x values-prod.yaml: $.replicaCount: 0 is less than the minimum of 1",
+    ]
+    assert values.validate(tmp_path, "charts/x", values.Stack("defaults", ())) == []
+    (tmp_path / "values.schema.json").write_text("{nope")
+    problems = values.validate(tmp_path, "charts/x", stack)
+    assert problems is not None and problems[0].startswith("charts/x/values.schema.json: not valid JSON")
+    (tmp_path / "values.schema.json").write_text('{"type": "object", "properties": {"a": {"minimum": "one"}}}')
+    problems = values.validate(tmp_path, "charts/x", stack)
+    assert problems is not None and "not a valid JSON schema" in problems[0]
+
+
+def test_stacks_only_list_present_files(tmp_path: Path) -> None:
+    from chartship import config
+
+    (tmp_path / "values-prod.yaml").write_text("a: 1\n")
+    cfg = config.load(tmp_path, environ={})
+    assert values.stacks(cfg, tmp_path) == [values.Stack("defaults", ()), values.Stack("prod", ("values-prod.yaml",))]
+
+
+def test_chart_yaml_rules(tmp_path: Path) -> None:
+    d = tmp_path / "charts" / "web"
+    d.mkdir(parents=True)
+    (d / "Chart.yaml").write_text("apiVersion: v2\nname: web\nversion: 1.0.0\n")
+    assert chart_yaml_problems(chart.read_chart(d, tmp_path)) == []
+    (d / "Chart.yaml").write_text("apiVersion: v1\nname: api\nversion: '1.0'\ntype: plugin\n")
+    problems = chart_yaml_problems(chart.read_chart(d, tmp_path))
+    assert len(problems) == 4
+    assert problems[1] == "charts/web/Chart.yaml: name is 'api' but the folder is 'web'; make them equal"
+    assert "'1.0' is not a semantic version" in problems[2]

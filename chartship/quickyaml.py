@@ -271,17 +271,15 @@ class _Reader:
     def _skip_block_scalar(self, indent: int) -> None:
         """Step over a ``|``/``>`` scalar's lines; its indentation is that of its first non-blank line."""
         content_indent = None
-        widest_blank = 0
         while self.pos < len(self.lines):
             line = self.lines[self.pos]
             at = len(line) - len(line.lstrip(" "))
             if not line.strip():
-                widest_blank = max(widest_blank, at)
+                if content_indent is None and line:
+                    raise Unsupported("spaces on a blank line before a block scalar's text")
             elif at <= indent:
                 return
             elif content_indent is None:
-                if widest_blank > at:
-                    raise Unsupported("a blank line of the block scalar is indented more than its text")
                 content_indent = at
             elif at < content_indent:
                 raise Unsupported(line)  # ends the scalar at a depth no node can continue

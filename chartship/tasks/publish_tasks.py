@@ -66,10 +66,30 @@ def push(c: Context, latest: bool = False, force: bool = False, dry_run: bool = 
 def deploy(c: Context, latest: bool = False, force: bool = False, json: bool = False, target: str = "",
            registry: str = "", plain_http: bool = False, chart: list[str] | None = None) -> None:
     """Build, then push: lint, package, publish, tag latest. Re-running with nothing changed uploads nothing."""
+    from dataclasses import asdict
+
+    from chartship import build as buildmod
+    from chartship import release, report
     from chartship.tasks import helm_tasks
 
-    helm_tasks.build(c, latest=latest, chart=chart)
-    push(c, latest=latest, force=force, json=json, target=target, registry=registry, plain_http=plain_http, chart=chart)
+    if not json:
+        helm_tasks.build(c, latest=latest, chart=chart, target=target)
+        push(c, latest=latest, force=force, target=target, registry=registry, plain_http=plain_http, chart=chart)
+        return
+    from chartship import chart as chartmod
+
+    cfg, tgt = _target(c, target, registry, plain_http)
+    charts = chartmod.discover(cfg)
+    names = [ch.name for ch in chartmod.discover(cfg, chart)] if chart else [ch.name for ch in charts]
+    built = buildmod.build(cfg, charts, names, cfg.jobs, latest=latest, run_lint=True, target=target or None)
+    if built.lint is not None and not built.lint.ok:
+        report.emit_json({"ok": False, "lint": built.lint.as_dict()})
+        raise buildmod.check_failed(built.lint)
+    outcomes = release.push(cfg, tgt, chart or [], latest, force, False)
+    report.emit_json({"ok": not release.failed(outcomes), "version": built.version,
+                      "packages": [asdict(e) for e in built.entries], "results": [o.as_dict() for o in outcomes],
+                      "up_to_date": all(o.status == "skipped" for o in outcomes)})
+    release.raise_if_failed(outcomes)
 
 
 @task(help={"ref": "oci://HOST[:PORT]/PATH/CHART", "tag": "an alias tag such as latest",

@@ -46,3 +46,9 @@ class PublishRefused(ChartshipError):
     """Publishing was refused for at least one chart; the results were reported."""
 
     exit_code = 1
+
+
+class ReleaseError(ChartshipError):
+    """A helm release operation in a cluster failed."""
+
+    exit_code = 1

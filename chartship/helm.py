@@ -6,6 +6,7 @@ than 3.8 (no OCI support by default) is refused.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -13,6 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 from chartship import proc
 from chartship.config import Target
@@ -286,3 +288,72 @@ def pull(root: Path, ref: str, version: str, dest: Path, plain_http: bool, regis
         raise ToolError(f"helm pull {ref} --version {version} failed: {proc.first_line(result.stderr or result.stdout)}")
     new = sorted(set(dest.glob("*.tgz")) - before) or sorted(dest.glob("*.tgz"))
     return new[-1]
+
+
+# ---------------------------------------------------------------- releases in a cluster
+
+def _kube(args: list[str], namespace: str, kube_context: str | None) -> list[str]:
+    args = [*args, "--namespace", namespace]
+    if kube_context:
+        args += ["--kube-context", kube_context]
+    return args
+
+
+def upgrade_install(root: Path, release: str, chart: str, namespace: str, values_files: tuple[Path, ...],
+                    version: str | None = None, timeout: str = "5m", plain_http: bool = False,
+                    registry_config: Path | None = None, kube_context: str | None = None,
+                    env: Mapping[str, str] | None = None) -> proc.Result:
+    """``helm upgrade --install --wait`` that rolls back on failure: ``--atomic`` on helm 3,
+    ``--rollback-on-failure`` on helm 4 (which renamed it)."""
+    rollback_flag = "--rollback-on-failure" if find(root).major >= 4 else "--atomic"
+    args = ["upgrade", release, chart, "--install", "--create-namespace", "--wait", "--wait-for-jobs", "--timeout", timeout,
+            rollback_flag, *_values_args(values_files)]
+    if version:
+        args += ["--version", version]
+    if plain_http:
+        args.append("--plain-http")
+    full_env = dict(env or {})
+    if registry_config:
+        full_env["HELM_REGISTRY_CONFIG"] = str(registry_config)
+    return run(root, _kube(args, namespace, kube_context), env=full_env or None, timeout=None)
+
+
+def rollback(root: Path, release: str, namespace: str, revision: int | None = None, timeout: str = "5m",
+             kube_context: str | None = None, env: Mapping[str, str] | None = None) -> proc.Result:
+    args = ["rollback", release]
+    if revision is not None:
+        args.append(str(revision))
+    args += ["--wait", "--timeout", timeout]
+    return run(root, _kube(args, namespace, kube_context), env=env, timeout=None)
+
+
+def _json(root: Path, args: list[str], env: Mapping[str, str] | None) -> tuple[proc.Result, Any]:
+    result = run(root, [*args, "--output", "json"], env=env)
+    if not result.ok:
+        return result, None
+    try:
+        return result, json.loads(result.stdout or "null")
+    except ValueError:
+        raise ToolError(f"helm {args[0]} printed something that is not JSON; is HELM_BIN a real helm?") from None
+
+
+def status(root: Path, release: str, namespace: str, kube_context: str | None = None,
+           env: Mapping[str, str] | None = None) -> tuple[proc.Result, Any]:
+    return _json(root, _kube(["status", release], namespace, kube_context), env)
+
+
+def history(root: Path, release: str, namespace: str, kube_context: str | None = None,
+            env: Mapping[str, str] | None = None) -> tuple[proc.Result, Any]:
+    return _json(root, _kube(["history", release], namespace, kube_context), env)
+
+
+def uninstall(root: Path, release: str, namespace: str, timeout: str = "5m", kube_context: str | None = None,
+              env: Mapping[str, str] | None = None) -> proc.Result:
+    return run(root, _kube(["uninstall", release, "--wait", "--timeout", timeout], namespace, kube_context), env=env,
+               timeout=None)
+
+
+def run_tests(root: Path, release: str, namespace: str, timeout: str = "5m", kube_context: str | None = None,
+                 env: Mapping[str, str] | None = None) -> proc.Result:
+    """``helm test RELEASE``: runs the chart's test hooks and waits for them."""
+    return run(root, _kube(["test", release, "--timeout", timeout], namespace, kube_context), env=env, timeout=None)

@@ -10,7 +10,16 @@ from types import ModuleType
 
 from invoke.collection import Collection
 
-from chartship.tasks import config_tasks, docs_tasks, helm_tasks, publish_tasks, registry_tasks, tools_tasks, version_tasks
+from chartship.tasks import (
+    config_tasks,
+    docs_tasks,
+    helm_tasks,
+    publish_tasks,
+    registry_tasks,
+    release_tasks,
+    tools_tasks,
+    version_tasks,
+)
 
 
 def namespace(root: Path) -> Collection:
@@ -21,7 +30,7 @@ def namespace(root: Path) -> Collection:
     ns.add_collection(Collection.from_module(config_tasks, name="config"))
     ns.add_collection(Collection.from_module(registry_tasks, name="registry"))
     # The helm namespace gathers the task modules that work on charts: add a module to this call.
-    ns.add_collection(_merged("helm", helm_tasks, docs_tasks, publish_tasks))
+    ns.add_collection(_merged("helm", helm_tasks, docs_tasks, publish_tasks, release_tasks))
     ns.configure({"chartship_root": str(root)})
     return ns
 

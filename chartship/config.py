@@ -23,6 +23,8 @@ SECTION = "chartship"
 PACKAGE_FIELDS = ("name", "TAG", "VERSION")
 AUTH_KINDS = ("none", "basic", "ecr")
 APP_VERSION_MODES = ("follow", "pinned")
+# Kubernetes versions `helm.validate` checks rendered manifests against (offline schemas of kubernetes-validate).
+KUBERNETES_VERSIONS = ("1.30.0", "1.37.0")
 
 AppVersionMode = Literal["follow", "pinned"]
 
@@ -61,6 +63,8 @@ class Config:
     environments: Mapping[str, tuple[str, ...]]
     jobs: int
     origins: Mapping[str, str] = field(default_factory=dict)
+    cluster_contexts: tuple[str, ...] = ()
+    kubernetes_versions: tuple[str, ...] = KUBERNETES_VERSIONS
 
     @property
     def version_file(self) -> Path:
@@ -135,6 +139,20 @@ def _charts_dir(value: Any, where: str) -> str:
     return text
 
 
+def _kubernetes_versions(value: Any, where: str) -> tuple[str, ...]:
+    items = value.split(",") if isinstance(value, str) else value
+    if not isinstance(items, list | tuple) or not items:
+        raise ConfigError(f"{where}: expected a list of Kubernetes versions such as [1.30.0, 1.37.0], got {value!r}")
+    result = []
+    for item in items:
+        text = str(item).strip()
+        parts = text.split(".")
+        if len(parts) != 3 or not all(p.isdigit() for p in parts):
+            raise ConfigError(f"{where}: {text!r} is not a Kubernetes version MAJOR.MINOR.PATCH (e.g. 1.30.0)")
+        result.append(text)
+    return tuple(result)
+
+
 SETTINGS: dict[str, Setting] = {
     "charts_dir": Setting(("charts", "dir"), "CHARTSHIP_CHARTS_DIR", "charts", _charts_dir),
     "package_name": Setting(("package_name",), "CHARTSHIP_PACKAGE_NAME", "{name}-{TAG}.tgz", _package_name),
@@ -142,6 +160,8 @@ SETTINGS: dict[str, Setting] = {
     "base_branch": Setting(("base_branch",), "CHARTSHIP_BASE_BRANCH", "main", _str),
     "default_target": Setting(("default_target",), "CHARTSHIP_TARGET", "local", _str),
     "jobs": Setting(("jobs",), "CHARTSHIP_JOBS", 0, _jobs),
+    "kubernetes_versions": Setting(("kubernetes_versions",), "CHARTSHIP_KUBERNETES_VERSIONS", KUBERNETES_VERSIONS,
+                                   _kubernetes_versions),
 }
 
 DEFAULT_TARGETS: dict[str, dict[str, Any]] = {
@@ -152,7 +172,11 @@ DEFAULT_ENVIRONMENTS: dict[str, list[str]] = {
     "staging": ["values-staging.yaml"],
     "prod": ["values-prod.yaml"],
 }
-TOP_KEYS = {"charts", "package_name", "app_version", "base_branch", "default_target", "jobs", "targets", "environments"}
+TOP_KEYS = {"charts", "package_name", "app_version", "base_branch", "default_target", "jobs", "targets", "environments",
+            "cluster_contexts", "kubernetes_versions"}
+# kube contexts the `existing` cluster-test provider may use: local throwaway clusters only, unless configured
+DEFAULT_CLUSTER_CONTEXTS = ("kind-*", "k3d-*", "kwok-*", "minikube", "docker-desktop", "rancher-desktop", "colima*",
+                            "orbstack")
 CHART_KEYS = {"dir", "only", "settings"}
 CHART_SETTING_KEYS = {"app_version", "package_name"}
 TARGET_KEYS = {"url", "auth", "region", "plain_http", "create_repository"}
@@ -265,8 +289,19 @@ def load(root: Path, flags: Mapping[str, Any] | None = None, environ: Mapping[st
         targets=targets,
         environments=environments,
         jobs=values["jobs"],
+        kubernetes_versions=values["kubernetes_versions"],
         origins=origins,
+        cluster_contexts=_patterns(data, where),
     )
+
+
+def _patterns(data: Mapping[str, Any], where: _Where) -> tuple[str, ...]:
+    raw = data.get("cluster_contexts")
+    if raw is None:
+        return DEFAULT_CLUSTER_CONTEXTS
+    if not isinstance(raw, list) or not all(isinstance(p, str) and p for p in raw):
+        raise ConfigError(f"{where(data, ('cluster_contexts',))}: expected a list of context name patterns, e.g. kind-*")
+    return tuple(raw)
 
 
 def _chart_list(charts: Mapping[str, Any], where: _Where) -> tuple[str, ...] | None:

@@ -82,3 +82,42 @@ def server_version(root: Path, kubeconfig: Path) -> str:
         return str(json.loads(result.stdout)["serverVersion"]["gitVersion"])
     except (ValueError, KeyError, TypeError):
         raise ToolError("kubectl version -o json: no serverVersion in the output; is the API server up?") from None
+
+
+def current_context(root: Path, kubeconfig: Path) -> str | None:
+    """The kubeconfig's current context, or None when it has none."""
+    result = run(root, kubeconfig, ["config", "current-context"], check=False)
+    return result.stdout.strip() or None if result.ok else None
+
+
+def delete_namespace(root: Path, kubeconfig: Path, namespace: str, context: str | None = None) -> None:
+    ctx = ["--context", context] if context else []
+    run(root, kubeconfig, [*ctx, "delete", "namespace", namespace, "--ignore-not-found", "--wait=false"], check=False)
+
+
+def diagnostics(root: Path, kubeconfig: Path, namespace: str, context: str | None = None) -> list[str]:
+    """Events, pod status and the last log lines of a namespace, for a failed cluster test."""
+    ctx = ["--context", context] if context else []
+    lines: list[str] = []
+    events = run(root, kubeconfig, [*ctx, "get", "events", "--namespace", namespace, "-o", "json"], check=False)
+    if events.ok:
+        for item in sorted(json.loads(events.stdout).get("items", []), key=lambda e: str(e.get("lastTimestamp") or "")):
+            obj = item.get("involvedObject", {})
+            lines.append(f"event {item.get('type')} {obj.get('kind')}/{obj.get('name')}: {item.get('reason')}: "
+                         f"{item.get('message')}")
+    pods = run(root, kubeconfig, [*ctx, "get", "pods", "--namespace", namespace, "-o", "json"], check=False)
+    names = []
+    if pods.ok:
+        for pod in json.loads(pods.stdout).get("items", []):
+            name = pod["metadata"]["name"]
+            names.append(name)
+            status = pod.get("status", {})
+            ready = [f"{c.get('name')}={'ready' if c.get('ready') else 'not ready'}" for c in status.get("containerStatuses", [])]
+            lines.append(f"pod {name}: {status.get('phase')} {' '.join(ready)}")
+    for name in names:
+        logs = run(root, kubeconfig, [*ctx, "logs", "--namespace", namespace, name, "--all-containers", "--tail", "20"],
+                   check=False, timeout=30)
+        text = (logs.stdout if logs.ok else logs.stderr).strip()
+        if text:
+            lines += [f"log {name}: {line}" for line in text.splitlines()[-20:]]
+    return lines

@@ -11,6 +11,7 @@ from types import ModuleType
 from invoke.collection import Collection
 
 from chartship.tasks import (
+    cluster_tasks,
     config_tasks,
     docs_tasks,
     helm_tasks,
@@ -29,6 +30,7 @@ def namespace(root: Path) -> Collection:
     ns.add_collection(Collection.from_module(tools_tasks, name="tools"))
     ns.add_collection(Collection.from_module(config_tasks, name="config"))
     ns.add_collection(Collection.from_module(registry_tasks, name="registry"))
+    ns.add_collection(Collection.from_module(cluster_tasks, name="cluster"))
     # The helm namespace gathers the task modules that work on charts: add a module to this call.
     ns.add_collection(_merged("helm", helm_tasks, docs_tasks, publish_tasks, release_tasks))
     ns.configure({"chartship_root": str(root)})

@@ -20,10 +20,26 @@ nox.options.error_on_missing_interpreters = True
 
 @nox.session
 def lint(session: nox.Session) -> None:
-    """ruff and mypy --strict on chartship/; the version file agrees with every chart."""
+    """ruff, mypy --strict, version file == charts, yamllint, helm.lint --all, helm.docs --check, workflow schema."""
     session.run("ruff", "check", "chartship", "tests", "tasks.py", "noxfile.py")
     session.run("mypy", "--strict", "chartship")
     session.run("invoke", "version.check")
+    session.run("yamllint", "-c", ".yamllint.yaml", *_repo_yaml())
+    session.run("invoke", "helm.lint", "--all")
+    session.run("invoke", "helm.docs", "--check")
+    workflows = sorted(str(p.relative_to(ROOT)) for p in (ROOT / ".github" / "workflows").glob("*.y*ml"))
+    actions = sorted(str(p.relative_to(ROOT)) for p in (ROOT / ".github" / "actions").glob("*/action.y*ml"))
+    # check-jsonschema ships the GitHub workflow and action schemas: no network needed
+    session.run("check-jsonschema", "--builtin-schema", "vendor.github-workflows", *workflows)
+    session.run("check-jsonschema", "--builtin-schema", "vendor.github-actions", *actions)
+
+
+def _repo_yaml() -> list[str]:
+    """Chart YAML outside templates/ (chartship.yamlcheck's selection), argocd/, .github/ and ci/."""
+    from chartship.yamlcheck import chart_files
+
+    charts = [p for d in sorted((ROOT / "charts").iterdir()) if (d / "Chart.yaml").is_file() for p in chart_files(d)]
+    return [str(p.relative_to(ROOT)) for p in charts] + [d for d in ("argocd", ".github", "ci") if (ROOT / d).is_dir()]
 
 
 @nox.session
@@ -35,3 +51,19 @@ def tests(session: nox.Session, helm: str) -> None:
         session.error(f"{helm_bin} is missing: run ci/bootstrap (or invoke tools.install)")
     workers = os.environ.get("PYTEST_WORKERS", "auto")
     session.run("pytest", "-n", workers, "--dist", "loadfile", *session.posargs, env={"HELM_BIN": str(helm_bin)})
+
+
+@nox.session
+@nox.parametrize("helm", ["3", "4"])
+def template(session: nox.Session, helm: str) -> None:
+    """Render every chart x environment with helm 3 / helm 4: Kubernetes and CRD schemas, security rules (helm.validate)."""
+    helm_bin = ROOT / ".tools" / "bin" / f"helm{helm}"
+    if not helm_bin.exists():
+        session.error(f"{helm_bin} is missing: run ci/bootstrap (or invoke tools.install)")
+    session.run("invoke", "helm.validate", *session.posargs, env={"HELM_BIN": str(helm_bin)})
+
+
+@nox.session
+def kind_test(session: nox.Session) -> None:
+    """Cluster test: `nox -s kind_test -- --provider kind|existing|kwok [--keep] [--chart NAME]`."""
+    session.run("invoke", "cluster.test", *session.posargs)

@@ -10,11 +10,12 @@ from __future__ import annotations
 import shutil
 import tempfile
 from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
+from chartship import buildcache, git, helm, lint, package, patches, version, workspace
 from chartship import chart as chartmod
-from chartship import git, helm, lint, package, patches, version, workspace
 from chartship.config import Config
 from chartship.errors import ChartError, CheckFailed, VersionError
 from chartship.semver import SemVer
@@ -28,6 +29,7 @@ class BuildResult:
     dest: Path
     entries: list[package.Entry]
     lint: lint.Report | None
+    reused: bool = False
 
 
 def require_versions_in_step(cfg: Config, all_charts: Sequence[chartmod.Chart]) -> SemVer:
@@ -63,6 +65,11 @@ def build(cfg: Config, all_charts: Sequence[chartmod.Chart], names: Sequence[str
                                  "put {name} in the package_name template")
             seen[f] = chart
     workspace.shallow_note(cfg, [c for c in all_charts if c.name in names])
+    dest = cfg.root / DIST
+    key = buildcache.inputs_key(cfg, all_charts, names, {"tags": tags, "files": names_for, "version": str(v)})
+    previous = buildcache.reusable(dest, key, run_lint)
+    if previous is not None:
+        return BuildResult(str(v), dest, previous, None, reused=True)
     with workspace.prepare(cfg, all_charts, names, jobs, target, environ) as ws:
         for name in names:
             problem = ws.problem(name)
@@ -71,36 +78,41 @@ def build(cfg: Config, all_charts: Sequence[chartmod.Chart], names: Sequence[str
         report = lint.run(cfg, all_charts, names, jobs, target, environ, ws) if run_lint else None
         if report is not None and not report.ok:
             return BuildResult(str(v), cfg.root / DIST, [], report)
-        dest = cfg.root / DIST
         dest.parent.mkdir(parents=True, exist_ok=True)
         staging = Path(tempfile.mkdtemp(prefix=".charts-staging-", dir=dest.parent))
         try:
-            entries = _package_all(cfg, ws, names, names_for, tags, str(v), staging)
+            entries = _package_all(cfg, ws, names, names_for, tags, str(v), staging, jobs)
             package.write_sums(staging, entries)
             staging.chmod(0o755)
+            buildcache.forget(dest)
             package.publish_dir(staging, dest)
+            buildcache.record(dest, key, linted=run_lint)
         finally:
             shutil.rmtree(staging, ignore_errors=True)
     return BuildResult(str(v), dest, entries, report)
 
 
 def _package_all(cfg: Config, ws: workspace.Workspace, names: Sequence[str], names_for: dict[str, dict[str, str]],
-                 tags: dict[str, str], v: str, staging: Path) -> list[package.Entry]:
-    entries = []
-    raw_dir = staging / ".helm"
-    raw_dir.mkdir()
-    for name in names:
+                 tags: dict[str, str], v: str, staging: Path, jobs: int) -> list[package.Entry]:
+    """Package the charts in parallel (``jobs`` helm processes); entries come back in ``names`` order."""
+
+    def one(name: str) -> list[package.Entry]:
         c, src = ws.chart(name), ws.source[name]
+        raw_dir = staging / f".helm-{name}"
+        raw_dir.mkdir()
         raw = helm.package(cfg.root, c.path, raw_dir, src.rel)
         epoch = package.source_epoch(cfg.root, [src.rel, f"{patches.PATCHES_DIR}/{name}"])
+        made = []
         for kind, file in names_for[name].items():
             out = staging / file
             package.repack(raw, out, epoch)
-            entries.append(package.Entry(file=file, chart=name, version=c.version, tag=tags[kind], kind=kind,
-                                         sha256=package.sha256(out), path=(DIST / file).as_posix()))
-        raw.unlink()
-    raw_dir.rmdir()
-    return entries
+            made.append(package.Entry(file=file, chart=name, version=c.version, tag=tags[kind], kind=kind,
+                                      sha256=package.sha256(out), path=(DIST / file).as_posix()))
+        shutil.rmtree(raw_dir)
+        return made
+
+    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+        return [e for made in pool.map(one, names) for e in made]
 
 
 def check_failed(report: lint.Report) -> CheckFailed:

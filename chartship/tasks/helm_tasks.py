@@ -130,9 +130,11 @@ def build(c: Context, chart: list[str] | None = None, latest: bool = False, no_l
             print_lint(result.lint)
         raise buildmod.check_failed(result.lint)
     if json:
-        report.emit_json({"ok": True, "version": result.version, "dest": str(result.dest),
+        report.emit_json({"ok": True, "version": result.version, "dest": str(result.dest), "reused": result.reused,
                           "packages": [asdict(e) for e in result.entries]})
         return
+    if result.reused:
+        report.out("dist/charts is up to date with the sources: nothing rebuilt")
     report.table(f"dist/charts (version {result.version})", ["file", "chart", "tag", "sha256"],
                  [(e.file, e.chart, e.tag, e.sha256) for e in result.entries])
     report.out(f"wrote {len(result.entries)} package(s), SHA256SUMS and manifest.json to dist/charts "

@@ -86,7 +86,7 @@ def deploy(c: Context, latest: bool = False, force: bool = False, json: bool = F
         report.emit_json({"ok": False, "lint": built.lint.as_dict()})
         raise buildmod.check_failed(built.lint)
     outcomes = release.push(cfg, tgt, chart or [], latest, force, False)
-    report.emit_json({"ok": not release.failed(outcomes), "version": built.version,
+    report.emit_json({"ok": not release.failed(outcomes), "version": built.version, "rebuilt": not built.reused,
                       "packages": [asdict(e) for e in built.entries], "results": [o.as_dict() for o in outcomes],
                       "up_to_date": all(o.status == "skipped" for o in outcomes)})
     release.raise_if_failed(outcomes)

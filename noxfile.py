@@ -13,7 +13,7 @@ import nox
 ROOT = Path(__file__).resolve().parent
 # Sessions use the tools of the environment nox runs in (.venv) and the pinned helm.
 os.environ["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), str(ROOT / ".tools" / "bin"), os.environ["PATH"]])
-nox.options.sessions = ["lint", "tests"]
+nox.options.sessions = ["lint", "template", "tests"]
 nox.options.default_venv_backend = "none"
 nox.options.error_on_missing_interpreters = True
 

@@ -15,10 +15,13 @@ from chartship.tasks import (
     config_tasks,
     docs_tasks,
     helm_tasks,
+    hooks_tasks,
     publish_tasks,
     registry_tasks,
     release_tasks,
+    setup_tasks,
     tools_tasks,
+    validate_tasks,
     version_tasks,
 )
 
@@ -31,8 +34,10 @@ def namespace(root: Path) -> Collection:
     ns.add_collection(Collection.from_module(config_tasks, name="config"))
     ns.add_collection(Collection.from_module(registry_tasks, name="registry"))
     ns.add_collection(Collection.from_module(cluster_tasks, name="cluster"))
+    ns.add_collection(Collection.from_module(hooks_tasks, name="hooks"))
+    ns.add_task(Collection.from_module(setup_tasks).tasks["setup-dev"])  # top level: `invoke setup-dev`
     # The helm namespace gathers the task modules that work on charts: add a module to this call.
-    ns.add_collection(_merged("helm", helm_tasks, docs_tasks, publish_tasks, release_tasks))
+    ns.add_collection(_merged("helm", helm_tasks, docs_tasks, publish_tasks, release_tasks, validate_tasks))
     ns.configure({"chartship_root": str(root)})
     return ns
 

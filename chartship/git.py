@@ -129,3 +129,26 @@ def apply_patch(directory: Path, patch: Path) -> proc.Result:
     """``git apply`` of ``patch`` inside ``directory`` (a plain folder, not a repository)."""
     env = {"GIT_CEILING_DIRECTORIES": str(directory.parent)}
     return run(directory, "apply", "--whitespace=nowarn", str(patch), env=env)
+
+
+# ------------------------------------------------------------ hooks: staged files, files at a commit
+
+def has_commits(root: Path) -> bool:
+    """False in a repository whose first commit is still to be made."""
+    return run(root, "rev-parse", "--verify", "--quiet", "HEAD^{commit}").ok
+
+
+def staged_paths(root: Path) -> list[str]:
+    """Files staged for the next commit (added, modified or deleted), relative to ``root``."""
+    return _paths(run(root, "diff", "--cached", "--name-only", "--no-renames", "--relative", "-z"), "diff --cached")
+
+
+def paths_between(root: Path, old: str, new: str) -> list[str]:
+    """Files that differ between commits ``old`` and ``new``, relative to ``root``."""
+    return _paths(run(root, "diff", "--name-only", "--no-renames", "--relative", "-z", old, new, "--"), "diff")
+
+
+def file_at(root: Path, commit: str, path: str) -> str | None:
+    """The text of ``path`` (relative to ``root``) in ``commit``; None when the commit has no such file."""
+    result = run(root, "show", f"{commit}:./{path}")
+    return result.stdout if result.ok else None

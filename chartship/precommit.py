@@ -1,0 +1,57 @@
+"""The only module that runs ``pre-commit`` (installing and running the git hooks).
+
+Which pre-commit: the one next to this Python (``.venv/bin/pre-commit`` after
+``ci/bootstrap``), else ``pre-commit`` on PATH.
+"""
+
+from __future__ import annotations
+
+import shutil
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from chartship import proc
+from chartship.errors import ToolError
+
+CONFIG_FILE = ".pre-commit-config.yaml"
+HOOK_TYPES = ("pre-commit",)
+
+
+def find() -> Path:
+    beside = Path(sys.executable).parent / "pre-commit"
+    if beside.is_file():
+        return beside
+    found = shutil.which("pre-commit")
+    if found is None:
+        raise ToolError("pre-commit not found: run ci/bootstrap (or `pip install -r requirements-dev.txt`)")
+    return Path(found)
+
+
+def _run(root: Path, args: Sequence[str], timeout: float | None = None) -> proc.Result:
+    if not (root / CONFIG_FILE).is_file():
+        raise ToolError(f"{CONFIG_FILE}: file not found in {root}; the hooks are declared there")
+    exe = find()
+    try:
+        return proc.run([str(exe), *args], cwd=root, timeout=timeout)
+    except OSError as exc:
+        raise ToolError(f"{exe}: cannot run pre-commit ({exc.strerror or exc})") from None
+
+
+def install(root: Path, hook_types: Sequence[str] = HOOK_TYPES) -> proc.Result:
+    """``pre-commit install`` for each hook type; a failure is a ToolError naming pre-commit's reason."""
+    args = ["install", "--overwrite"]
+    for kind in hook_types:
+        args += ["--hook-type", kind]
+    result = _run(root, args, timeout=300)
+    if not result.ok:
+        raise ToolError(f"pre-commit install failed: {proc.first_line(result.stderr or result.stdout)}")
+    return result
+
+
+def run_all(root: Path, hook: str | None = None) -> proc.Result:
+    """``pre-commit run --all-files`` (one hook id, or all); the result holds pre-commit's report."""
+    args = ["run", "--all-files", "--color", "never"]
+    if hook:
+        args.insert(1, hook)
+    return _run(root, args)

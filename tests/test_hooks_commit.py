@@ -1,0 +1,123 @@
+"""The hooks through real `pre-commit install` and real `git commit`, in temp repositories.
+
+The repository's own .pre-commit-config.yaml (repo: local) runs the console scripts in
+.venv; pre-commit's home is a temp folder, and nothing is downloaded. A recording helm
+(HELM_BIN) shows which helm calls each commit made.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.hooks_fixture import GIT, clean_env, git, init_git, lint_calls, recording_helm, write_repo
+
+INVOKE = str(Path(sys.executable).parent / "invoke")
+# Any download attempt (pip, git over http) fails: the hooks must need none.
+DEAD_PROXY = "http://127.0.0.1:9"
+OFFLINE = {"PIP_NO_INDEX": "1", "http_proxy": DEAD_PROXY, "https_proxy": DEAD_PROXY, "HTTP_PROXY": DEAD_PROXY,
+           "HTTPS_PROXY": DEAD_PROXY, "ALL_PROXY": DEAD_PROXY, "NO_PROXY": ""}
+
+
+class Repo:
+    def __init__(self, root: Path, env: dict[str, str], calls: Path) -> None:
+        self.root, self.env, self.calls = root, env, calls
+
+    def invoke(self, *args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([INVOKE, *args], cwd=self.root, env=self.env, capture_output=True, text=True, check=False)
+
+    def commit(self, message: str) -> tuple[int, str]:
+        git(self.root, "add", "-A", env=self.env)
+        result = subprocess.run([*GIT, "commit", "-m", message], cwd=self.root, env=self.env, capture_output=True,
+                                text=True, check=False)
+        return result.returncode, result.stdout + result.stderr
+
+    def commits(self) -> int:
+        return int(git(self.root, "rev-list", "--count", "HEAD").stdout)
+
+    def edit(self, rel: str, append: str) -> None:
+        path = self.root / rel
+        path.write_text(path.read_text() + append)
+
+
+@pytest.fixture
+def repo(tmp_path: Path, project_root: Path, helm_bin: Path) -> Repo:
+    root = write_repo(tmp_path / "repo", project_root)
+    (root / ".venv").symlink_to(project_root / ".venv")  # what ci/bootstrap leaves in a checkout
+    (root / ".gitignore").write_text(".venv\n")
+    init_git(root)
+    fake, calls = recording_helm(tmp_path, helm_bin)
+    env = clean_env(PRE_COMMIT_HOME=str(tmp_path / "pre-commit-home"), HELM_BIN=str(fake), REAL_HELM=str(helm_bin),
+                    HELM_CALLS=str(calls), **OFFLINE)
+    r = Repo(root, env, calls)
+    installed = r.invoke("hooks.install")
+    assert installed.returncode == 0, installed.stderr
+    assert "pre-commit installed at .git/hooks/pre-commit" in installed.stdout
+    assert (root / ".git/hooks/pre-commit").is_file()
+    return r
+
+
+def test_template_change_without_bump_is_rejected(repo: Repo) -> None:
+    repo.edit("charts/web/templates/deployment.yaml", "# a change\n")
+    code, out = repo.commit("change the web template")
+    assert code != 0 and repo.commits() == 1
+    assert "changed charts come with a version bump" in out and "Failed" in out
+    assert ("error: charts/web changed (charts/web/templates/deployment.yaml) but version 0.1.0 is the same as 0.1.0 "
+            "at HEAD") in out
+    assert "`invoke version.bump --part patch`" in out
+
+
+def test_version_bump_without_sync_is_rejected_then_accepted_after_sync(repo: Repo) -> None:
+    (repo.root / "version").write_text("0.2.0\n")
+    code, out = repo.commit("bump only the version file")
+    assert code != 0 and repo.commits() == 1
+    assert "error: charts/web/Chart.yaml: version is 0.1.0 but the version file says 0.2.0" in out
+    assert "run `invoke version.sync`" in out
+
+    synced = repo.invoke("version.sync")
+    assert synced.returncode == 0, synced.stderr
+    code, out = repo.commit("bump and sync")
+    # the READMEs show the chart version, so they are stale until helm.docs writes them again
+    assert code != 0 and repo.commits() == 1
+    assert "error: charts/web/README.md is out of date with its chart; run `invoke helm.docs`" in out
+
+    assert repo.invoke("helm.docs").returncode == 0
+    code, out = repo.commit("bump, sync and docs")
+    assert code == 0, out
+    assert repo.commits() == 2
+    web, worker = repo.root / "charts/web", repo.root / "charts/worker"
+    assert sorted(set(lint_calls(repo.calls))) == sorted([
+        f"lint {web} --strict", f"lint {web} --strict --values {web}/values-dev.yaml", f"lint {worker} --strict"])
+
+
+def test_commit_that_touches_no_chart_never_starts_helm(repo: Repo) -> None:
+    repo.edit("README.md", "More words.\n")
+    repo.edit("invoke.yaml", "# a comment\n")
+    code, out = repo.commit("docs only")
+    assert code == 0, out
+    assert repo.commits() == 2
+    assert not repo.calls.exists(), repo.calls.read_text()
+    assert re.search(r"helm lint --strict on changed charts\.+Passed", out), out
+
+
+def test_hooks_run_and_setup_dev(repo: Repo) -> None:
+    shutil.rmtree(repo.root / ".git/hooks")
+    (repo.root / ".git/hooks").mkdir()
+    setup = repo.invoke("setup-dev")
+    assert setup.returncode == 0, setup.stderr
+    assert (repo.root / ".git/hooks/pre-commit").is_file()
+    assert "no chart has dependencies" in setup.stdout
+    ran = repo.invoke("hooks.run")
+    assert ran.returncode == 0, ran.stdout + ran.stderr
+    for name in ("versions agree", "version bump", "helm lint", "yamllint", "READMEs"):
+        assert re.search(name + r".*\.+Passed", ran.stdout), ran.stdout
+    assert len(lint_calls(repo.calls)) == 3  # every chart once per values stack
+    (repo.root / "charts/worker/values.yaml").write_text("replicaCount: [1\n")
+    failed = repo.invoke("hooks.run")
+    assert failed.returncode == 1
+    assert "charts/worker/values.yaml:2:1: invalid YAML" in failed.stdout

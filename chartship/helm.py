@@ -180,9 +180,12 @@ def _values_args(values_files: tuple[Path, ...]) -> list[str]:
     return args
 
 
-def template(root: Path, release: str, chart_dir: Path, values_files: tuple[Path, ...], namespace: str) -> proc.Result:
-    """``helm template RELEASE CHART -f ...`` (client-side rendering, no cluster)."""
-    return run(root, ["template", release, str(chart_dir), "--namespace", namespace, *_values_args(values_files)])
+def template(root: Path, release: str, chart_dir: Path, values_files: tuple[Path, ...], namespace: str,
+             api_versions: tuple[str, ...] = ()) -> proc.Result:
+    """``helm template RELEASE CHART -f ...`` (client-side rendering, no cluster); ``api_versions``
+    render as a cluster serving those APIs would (``.Capabilities.APIVersions``)."""
+    extra = [arg for api in api_versions for arg in ("--api-versions", api)]
+    return run(root, ["template", release, str(chart_dir), "--namespace", namespace, *_values_args(values_files), *extra])
 
 
 def dry_run_flag(helm: Helm) -> str:

@@ -27,6 +27,8 @@ ARGOCD_DIR = "argocd"
 NOT_OBJECTS = {("kustomize.config.k8s.io", "Kustomization"), ("kustomize.config.k8s.io", "Component")}
 _SEPARATOR = re.compile(r"^---[ \t]*$", re.MULTILINE)
 _SOURCE = re.compile(r"^# Source: (.+)$", re.MULTILINE)
+# Render as a cluster with the Prometheus operator would, so ServiceMonitor/PrometheusRule get checked in every env
+CLUSTER_APIS = ("monitoring.coreos.com/v1",)
 
 
 @dataclass(frozen=True)
@@ -127,7 +129,7 @@ def _render(cfg: Config, checker: Checker, c: chartmod.Chart, rel: str, render: 
             ) -> list[tuple[str, str, security.Problem]]:
     """(env, source, problem) of one chart x environment."""
     files = tuple(c.path / f for f in render.files)
-    result = helm.template(cfg.root, RELEASE, c.path, files, NAMESPACE)
+    result = helm.template(cfg.root, RELEASE, c.path, files, NAMESPACE, CLUSTER_APIS)
     if not result.ok:
         message = helmtest._message(result, c.path, rel)
         return [(render.env, "", security.Problem("Chart", c.name, "templates", f"do not render: {message}", "render"))]

@@ -94,6 +94,16 @@ def processes_under(workdir: Path) -> list[int]:
     return found
 
 
+def _alive(pid: int) -> bool:
+    """True while ``pid`` exists and is not a zombie whose threads have all exited
+    (a Go program's leader turns zombie while its other threads still hold its sockets)."""
+    try:
+        status = dict(line.split(":", 1) for line in Path(f"/proc/{pid}/status").read_text().splitlines() if ":" in line)
+    except OSError:
+        return False
+    return not (status.get("State", "").strip().startswith("Z") and status.get("Threads", "1").strip() in ("0", "1"))
+
+
 def free_ports(count: int) -> list[int]:
     """``count`` distinct ports that are free on 127.0.0.1 right now (chosen by the kernel)."""
     socks = []
@@ -195,7 +205,8 @@ def start(
             _delete(cluster)
             if attempt == 2:
                 raise ToolError(f"kwokctl create cluster {cluster.name} failed: "
-                                f"{proc.first_line(result.stderr or result.stdout)} (logs: {workdir / 'clusters'})")
+                                f"{proc.first_line(result.stderr or result.stdout)} (start it with keep=True to keep its logs in "
+                                f"{workdir / 'clusters' / cluster.name / 'logs'})")
         kubectl.apply(root, cluster.kubeconfig, paths=[root / NODE])
         kubectl.wait(root, cluster.kubeconfig, ["node", NODE_NAME], "condition=Ready", READY_TIMEOUT)
         crds = sorted((root / CRDS).glob("*.yaml"))
@@ -216,14 +227,21 @@ def stop(cluster: Cluster) -> None:
     """Delete the cluster, make sure none of its processes is left, remove its workdir."""
     if cluster.stopped:
         return
+    running = set(cluster.processes())
+    try:
+        server = cluster.server
+    except (OSError, ToolError):
+        server = ""
     result = _delete(cluster)
-    deadline = time.monotonic() + 30
-    left = cluster.processes()
-    while left and time.monotonic() < deadline:
+    deadline = time.monotonic() + 60
+    # kwokctl signals the components and returns; wait until they have exited and let go of the port
+    left = sorted(pid for pid in running | set(cluster.processes()) if _alive(pid))
+    while (left or (server and port_open(server))) and time.monotonic() < deadline:
         time.sleep(0.2)
-        left = cluster.processes()
-    if left:
-        raise ToolError(f"kwok cluster {cluster.name}: processes {left} still run after `kwokctl delete cluster` "
-                        f"({proc.first_line(result.stderr)}); stop them and remove {cluster.workdir}")
+        left = [pid for pid in left if _alive(pid)]
+    if left or (server and port_open(server)):
+        what = f"processes {left}" if left else f"the API server port ({server})"
+        raise ToolError(f"kwok cluster {cluster.name}: {what} still in use after `kwokctl delete cluster` "
+                        f"({proc.first_line(result.stderr) or 'no error'}); stop them and remove {cluster.workdir}")
     cluster.stopped = True
     shutil.rmtree(cluster.workdir, ignore_errors=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -115,16 +116,45 @@ def test_helm_create_chart_installs_with_wait_and_its_test_passes(project_root: 
     assert kwok.processes_under(workdir) == []
 
 
-def test_keep_leaves_the_cluster_running_until_stopped(project_root: Path, built: None) -> None:
-    with kwok.start(project_root, keep=True) as cluster:
-        pass
+def test_two_clusters_side_by_side_and_keep_leaves_one_running(project_root: Path, built: None) -> None:
+    with ThreadPoolExecutor(2) as pool:
+        first_f = pool.submit(kwok.start, project_root, keep=True)
+        second_f = pool.submit(kwok.start, project_root)
+        first, second = first_f.result(), second_f.result()
     try:
-        assert not cluster.stopped
-        assert cluster.processes()
-        assert kwok.port_open(cluster.server)
+        with second:
+            assert first.name != second.name and first.server != second.server
+            assert first.workdir != second.workdir
+            for cluster in (first, second):
+                assert kubectl.server_version(project_root, cluster.kubeconfig).startswith("v")
+        with first:  # keep=True: leaving the block does not stop it
+            pass
+        assert second.stopped and second.processes() == []
+        assert not first.stopped and first.processes() and kwok.port_open(first.server)
     finally:
-        kwok.stop(cluster)
-    assert cluster.processes() == []
+        kwok.stop(first)
+    assert first.processes() == []
+
+
+def test_configuration_passes_built_binaries_or_lets_kwokctl_download(project_root: Path, tmp_path: Path) -> None:
+    bins = {name: tmp_path / name for name in ("kube-apiserver", "kube-controller-manager", "kube-scheduler", "etcd", "kwok")}
+    ports = list(range(41001, 41001 + len(kwok.PORT_OPTIONS)))
+    built_doc, *stages = kwok.configuration(project_root, "build", bins, tmp_path / "kubectl", ports, "1.36.3",
+                                            tmp_path / "dl").split("\n---\n")
+    options = json.loads(built_doc)["options"]
+    assert options["runtime"] == "binary" and options["bindAddress"] == "127.0.0.1"
+    assert options["kubeVersion"] == "v1.36.3"
+    assert options["kubeApiserverBinary"] == str(tmp_path / "kube-apiserver")
+    assert options["kwokControllerBinary"] == str(tmp_path / "kwok")
+    assert options["kubeApiserverPort"] == 41001 and options["kwokControllerPort"] == 41001 + len(ports) - 1
+    assert "cacheDir" not in options
+    text = "\n---\n".join(stages)
+    for name in ("node-up", "node-alive", "pod-start", "pod-finish", "pod-gone"):
+        assert f"name: {name}\n" in text
+    download = json.loads(kwok.configuration(project_root, "download", {}, tmp_path / "kubectl", ports, "1.36.3",
+                                             tmp_path / "dl").split("\n---\n")[0])["options"]
+    assert not any(key.endswith("Binary") and key != "kubectlBinary" for key in download)
+    assert download["cacheDir"] == str(tmp_path / "dl")
 
 
 def test_start_without_built_binaries_names_the_install_command(tmp_path: Path, project_root: Path) -> None:

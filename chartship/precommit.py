@@ -38,14 +38,26 @@ def _run(root: Path, args: Sequence[str], timeout: float | None = None) -> proc.
         raise ToolError(f"{exe}: cannot run pre-commit ({exc.strerror or exc})") from None
 
 
+def _why(result: proc.Result) -> str:
+    """pre-commit's own explanation of a failure, on one line."""
+    text = result.stdout + "\n" + result.stderr
+    lines = [ln.strip() for ln in text.splitlines()
+             if ln.strip().startswith(("[ERROR]", "An error has occurred", "hint:"))]
+    return " ".join(lines) if lines else proc.first_line(text)
+
+
 def install(root: Path, hook_types: Sequence[str] = HOOK_TYPES) -> proc.Result:
     """``pre-commit install`` for each hook type; a failure is a ToolError naming pre-commit's reason."""
+    from chartship import git
+
+    if not git.is_work_tree(root):
+        raise ToolError(f"{root} is not a git checkout: clone the repository (or `git init`) before installing hooks")
     args = ["install", "--overwrite"]
     for kind in hook_types:
         args += ["--hook-type", kind]
     result = _run(root, args, timeout=300)
     if not result.ok:
-        raise ToolError(f"pre-commit install failed: {proc.first_line(result.stderr or result.stdout)}")
+        raise ToolError(f"pre-commit install failed: {_why(result)}")
     return result
 
 

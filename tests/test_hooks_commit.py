@@ -121,3 +121,24 @@ def test_hooks_run_and_setup_dev(repo: Repo) -> None:
     failed = repo.invoke("hooks.run")
     assert failed.returncode == 1
     assert "charts/worker/values.yaml:2:1: invalid YAML" in failed.stdout
+
+
+def test_hooks_install_failures_are_one_line(tmp_path: Path, project_root: Path) -> None:
+    root = tmp_path / "plain"
+    root.mkdir()
+    shutil.copy2(project_root / "tasks.py", root / "tasks.py")
+    env = clean_env(PRE_COMMIT_HOME=str(tmp_path / "pre-commit-home"), **OFFLINE)
+
+    def install() -> str:
+        result = subprocess.run([INVOKE, "hooks.install"], cwd=root, env=env, capture_output=True, text=True)
+        assert result.returncode == 2 and "Traceback" not in result.stderr
+        [line] = result.stderr.strip().splitlines()
+        return line
+
+    assert install().startswith(f"error: {root} is not a git checkout")
+    init_git(root, commit=False)
+    assert install() == f"error: .pre-commit-config.yaml: file not found in {root}; the hooks are declared there"
+    shutil.copy2(project_root / ".pre-commit-config.yaml", root / ".pre-commit-config.yaml")
+    git(root, "config", "core.hooksPath", str(tmp_path / "elsewhere"))
+    assert install().startswith("error: pre-commit install failed: [ERROR] Cowardly refusing to install hooks with "
+                                "`core.hooksPath` set. hint: `git config --unset-all core.hooksPath`")

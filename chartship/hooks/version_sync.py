@@ -3,8 +3,8 @@
 dependencies on charts of this repository. ``--fix`` writes them (like ``invoke version.sync``).
 
 The check first asks :mod:`chartship.quickcheck`, which needs no YAML library and
-answers in about the interpreter's start-up time; only when it cannot prove that
-everything is in step does the full check (ruamel.yaml) run and report.
+answers within a few milliseconds of the interpreter's start-up; only when it cannot
+prove that everything is in step does the full check (ruamel.yaml) run and report.
 """
 
 from __future__ import annotations

@@ -92,7 +92,10 @@ def run_chart(cfg: Config, ch: chartmod.Chart, cluster: Cluster, target: Target 
                                                                       test_values)))
         ok = ok and step("helm test", lambda: _test_summary(operate.test(cfg, place, timeout)))
         ok = ok and step("rollback", lambda: _describe(operate.rollback(cfg, place, None, timeout)))
-        step("uninstall", lambda: _uninstall(cfg, place, timeout))
+        if operate.last_revision(cfg, place) is not None:
+            step("uninstall", lambda: _uninstall(cfg, place, timeout))
+        else:
+            steps.append(Step(ch.name, "uninstall", "skipped", 0.0, "nothing is installed"))
     finally:
         kubectl.delete_namespace(cfg.root, cluster.kubeconfig, namespace, cluster.context)
     return steps

@@ -30,6 +30,7 @@ from chartship.errors import ToolError
 
 STAGES = Path("ci") / "kwok" / "stages.yaml"
 NODE = Path("ci") / "kwok" / "node.yaml"
+VOLUMES = Path("ci") / "kwok" / "volumes.yaml"  # pre-provisioned PersistentVolumes (no provisioner in kwok)
 CRDS = Path("ci") / "crds"
 NODE_NAME = "kwok-node-0"
 CONFIG_NAME = "kwokctl.yaml"
@@ -207,7 +208,7 @@ def start(
                 raise ToolError(f"kwokctl create cluster {cluster.name} failed: "
                                 f"{proc.first_line(result.stderr or result.stdout)} (start it with keep=True to keep its logs in "
                                 f"{workdir / 'clusters' / cluster.name / 'logs'})")
-        kubectl.apply(root, cluster.kubeconfig, paths=[root / NODE])
+        kubectl.apply(root, cluster.kubeconfig, paths=[root / NODE, *([root / VOLUMES] if (root / VOLUMES).is_file() else [])])
         kubectl.wait(root, cluster.kubeconfig, ["node", NODE_NAME], "condition=Ready", READY_TIMEOUT)
         crds = sorted((root / CRDS).glob("*.yaml"))
         if crds:

@@ -101,12 +101,28 @@ def upgrade(cfg: Config, chart: chartmod.Chart, place: Place, env: str | None, s
                                       registry_config=registry_config, kube_context=place.kube_context, env=place.env)
     last = last_revision(cfg, place)
     if not result.ok:
-        message = proc.first_line(result.stderr or result.stdout)
+        message = concise(proc.first_line(result.stderr or result.stdout, limit=2000))
         after = (f"; rolled back, release is at revision {last['revision']} ({last['status']})" if last
                  else "; nothing was left installed")
         raise ReleaseError(f"{place.release} ({chart.name} {concrete}) in namespace {place.namespace}: {message}{after}")
     return Outcome(place.release, place.namespace, chart.name, concrete, last["revision"] if last else None,
                    str(last["status"]) if last else "deployed")
+
+
+def concise(message: str, limit: int = 400) -> str:
+    """helm's error without the object dumps the API server quotes (``Invalid value: {...}``)."""
+    out, depth = [], 0
+    for ch in message:
+        if ch == "{":
+            depth += 1
+            if depth == 1:
+                out.append("{…}")
+        elif ch == "}" and depth:
+            depth -= 1
+        elif depth == 0:
+            out.append(ch)
+    text = "".join(out)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def rollback(cfg: Config, place: Place, revision: int | None = None, timeout: str = "5m") -> Outcome:

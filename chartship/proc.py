@@ -51,9 +51,9 @@ def run(
     return runner(argv, cwd, env, stdin, timeout)
 
 
-def first_line(text: str) -> str:
+def first_line(text: str, limit: int = 300) -> str:
     """The last non-empty line of tool output that says what went wrong, shortened."""
     lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
     errors = [ln for ln in lines if ln.lower().startswith("error")]
     line = (errors or lines or [""])[-1]
-    return line if len(line) <= 300 else line[:297] + "..."
+    return line if len(line) <= limit else line[: limit - 3] + "..."

@@ -223,3 +223,18 @@ def test_helm_too_old_or_missing_is_refused(inv: Run, tmp_path: Path) -> None:
     assert rows["helm"]["status"] == "unusable" and "older than 3.8" in rows["helm"]["note"]
     missing = inv("tools.doctor", env={"HELM_BIN": str(tmp_path / "nope")})
     assert missing.returncode == 1 and "missing" in missing.stdout
+
+
+def test_bump_keeps_generated_readmes_fresh_and_leaves_hand_written_ones(inv: Run, project: Path) -> None:
+    assert inv("helm.docs", "--chart", "app", "--chart", "cache").returncode == 0
+    hand = project / "charts/umbrella/README.md"
+    hand.write_text("# Umbrella\n\nWritten by hand, version 0.9.0.\n")
+    result = inv("version.bump", "--part", "patch")
+    assert result.returncode == 0, result.stderr
+    assert "wrote charts/app/README.md" in result.stdout and "umbrella/README.md" not in result.stdout
+    assert "0.9.1" in (project / "charts/app/README.md").read_text()
+    assert hand.read_text() == "# Umbrella\n\nWritten by hand, version 0.9.0.\n"
+    assert inv("helm.docs", "--check", "--chart", "app", "--chart", "cache").returncode == 0
+    synced = inv("version.set", "1.0.0", "--dry-run")
+    assert "would write charts/app/README.md" in synced.stdout
+    assert "0.9.1" in (project / "charts/app/README.md").read_text()

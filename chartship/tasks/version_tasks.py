@@ -10,6 +10,10 @@ from invoke.tasks import task
 from chartship.tasks.common import config, edge
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
+    from chartship.chart import Chart
+    from chartship.config import Config
     from chartship.semver import SemVer
     from chartship.version import Field
 
@@ -90,10 +94,39 @@ def _apply(c: Context, new: SemVer, dry_run: bool, current: str | None = None) -
         except VersionError:
             current = None  # set may repair a broken version file
     charts = chart.discover(cfg)
+    fresh = _fresh_readmes(cfg, charts)
     changes = version.set_version(cfg, new, charts, dry_run=dry_run)
     prefix = "would set" if dry_run else "set"
     report.out(f"{prefix} version {current or '(none)'} -> {new}")
     _print_changes(changes, dry_run)
+    _refresh_readmes(cfg, fresh, changes, dry_run)
+
+
+def _fresh_readmes(cfg: Config, charts: list[Chart]) -> list[Path]:
+    """Chart folders whose README is generated and up to date (before a version change)."""
+    from chartship import docs
+    from chartship.errors import ChartshipError
+
+    dirs = [c.path for c in charts if (c.path / "README.md").is_file()]
+    try:
+        stale = {*docs.stale_readmes(dirs, cfg.target().url)}  # (`set` is a task in this module)
+    except ChartshipError:
+        return []
+    return [d for d in dirs if d / "README.md" not in stale]
+
+
+def _refresh_readmes(cfg: Config, fresh: list[Path], changes: list[Field], dry_run: bool, quiet: bool = False) -> list[str]:
+    """Generated READMEs show the chart version: rewrite those that were up to date, so they stay so."""
+    from chartship import docs, report
+
+    touched = {f.file.rsplit("/Chart.yaml", 1)[0] for f in changes}
+    dirs = [d for d in fresh if d.relative_to(cfg.root).as_posix() in touched]
+    paths = [d / "README.md" for d in dirs] if dry_run else docs.write_readmes(dirs, cfg.target().url)
+    names = [p.relative_to(cfg.root).as_posix() for p in paths]
+    if not quiet:
+        for name in names:
+            report.out(f"  {'would write' if dry_run else 'wrote'} {name}")
+    return names
 
 
 def _print_changes(changes: list[Field], dry_run: bool) -> None:
@@ -115,15 +148,18 @@ def sync(c: Context, chart: list[str] | None = None, dry_run: bool = False, json
     v = version.read_version(cfg.version_file)
     charts = chartmod.discover(cfg)
     selected = {ch.name for ch in chartmod.discover(cfg, chart or [])} if chart else None
-    changes = version.sync(cfg, v, charts if selected is None else [ch for ch in charts if ch.name in selected],
-                           dry_run=dry_run)
+    chosen = charts if selected is None else [ch for ch in charts if ch.name in selected]
+    fresh = _fresh_readmes(cfg, chosen)
+    changes = version.sync(cfg, v, chosen, dry_run=dry_run)
+    if not json:
+        _print_changes(changes, dry_run)
+    readmes = _refresh_readmes(cfg, fresh, changes, dry_run, quiet=json)
     if json:
-        report.emit_json({"version": str(v), "dry_run": dry_run, "changes": [f.as_dict() for f in changes]})
+        report.emit_json({"version": str(v), "dry_run": dry_run, "changes": [f.as_dict() for f in changes],
+                          "readmes": readmes})
         return
     if not changes:
         report.out(f"all charts already at {v}")
-        return
-    _print_changes(changes, dry_run)
 
 
 @task(

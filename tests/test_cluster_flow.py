@@ -1,0 +1,117 @@
+"""Release operations and the cluster test against a real kube-apiserver (kwok provider).
+
+Skipped, with the reason, where the cluster binaries are not built (`invoke tools.install --cluster`);
+ci/bootstrap builds them, so CI runs these."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from chartship import cluster, kwok
+from chartship.errors import ToolError
+from tests.registry_fixtures import invoke
+
+ROOT = Path(__file__).resolve().parent.parent
+UNUSABLE = cluster.why_unusable(ROOT, "kwok")
+needs_kwok = pytest.mark.skipif(UNUSABLE is not None, reason=f"kwok provider unusable here: {UNUSABLE}")
+
+
+def repo_copy(tmp_path: Path, project_root: Path, charts: tuple[str, ...] = ("core-pipeline", "redis", "platform")) -> Path:
+    root = tmp_path / "repo"
+    root.mkdir()
+    for name in ("tasks.py", "version", "invoke.yaml", "tag-templates", ".yamllint.yaml"):
+        src = project_root / name
+        (shutil.copytree if src.is_dir() else shutil.copy2)(src, root / name)
+    for chart in charts:
+        shutil.copytree(project_root / "charts" / chart, root / "charts" / chart,
+                        ignore=shutil.ignore_patterns("*.tgz", "Chart.lock"))
+    # the cluster binaries and kubectl of this checkout
+    (root / ".tools").symlink_to(project_root / ".tools")
+    (root / "ci").mkdir()
+    for name in ("cluster.lock.toml", "kwok", "crds", "cluster", "tools.lock.toml"):
+        if (project_root / "ci" / name).exists():
+            (root / "ci" / name).symlink_to(project_root / "ci" / name)
+    return root
+
+
+@pytest.fixture(scope="module")
+def kwok_cluster() -> Iterator[kwok.Cluster]:
+    if UNUSABLE is not None:
+        pytest.skip(f"kwok provider unusable here: {UNUSABLE}")
+    with kwok.start(ROOT) as c:
+        yield c
+
+
+def test_existing_provider_refuses_unlisted_contexts() -> None:
+    patterns = ("kind-*", "kwok-*")
+    assert cluster.check_context("kind-ci", patterns) == "kind-ci"
+    with pytest.raises(ToolError, match="context 'prod-eu-1' matches none of cluster_contexts"):
+        cluster.check_context("prod-eu-1", patterns)
+    with pytest.raises(ToolError, match="no current context"):
+        cluster.check_context(None, patterns)
+
+
+def test_unusable_provider_says_what_to_install(tmp_path: Path, project_root: Path) -> None:
+    root = repo_copy(tmp_path, project_root)
+    if shutil.which("kind") is None:
+        proc = invoke(root, "cluster.test", "--provider", "kind")
+        assert proc.returncode != 0 and "kind is not installed" in proc.stderr and "Traceback" not in proc.stderr
+    kubeconfig = tmp_path / "kubeconfig"
+    kubeconfig.write_text("apiVersion: v1\nkind: Config\ncurrent-context: prod\ncontexts:\n- name: prod\n  context:\n"
+                          "    cluster: prod\n    user: prod\nclusters:\n- name: prod\n  cluster:\n    server: https://192.0.2.1\n"
+                          "users:\n- name: prod\n  user: {}\n")
+    proc = invoke(root, "cluster.test", "--provider", "existing", env={"KUBECONFIG": str(kubeconfig)})
+    assert proc.returncode != 0 and "context 'prod' matches none of cluster_contexts" in proc.stderr
+
+
+@needs_kwok
+def test_cluster_test_flow_on_kwok(tmp_path: Path, project_root: Path) -> None:
+    root = repo_copy(tmp_path, project_root)
+    proc = invoke(root, "cluster.test", "--provider", "kwok", "--json")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    data = json.loads(proc.stdout)
+    assert data["provider"] == "kwok" and data["ok"]
+    for chart in ("core-pipeline", "redis", "platform"):
+        steps = {s["step"]: s["status"] for s in data["steps"] if s["chart"] == chart}
+        assert steps == {"install previous": "skipped", "install": "ok", "upgrade": "ok", "helm test": "ok",
+                         "rollback": "ok", "uninstall": "ok"}, (chart, steps)
+
+
+@needs_kwok
+def test_release_operations_and_immutable_selector(kwok_cluster: kwok.Cluster, tmp_path: Path, project_root: Path,
+                                                   helm_bin: Path) -> None:
+    root = repo_copy(tmp_path, project_root, ())
+    (root / "charts").mkdir()
+    subprocess.run([str(helm_bin), "create", str(root / "charts" / "web")], check=True, capture_output=True)
+    chart_yaml = root / "charts/web/Chart.yaml"
+    chart_yaml.write_text(chart_yaml.read_text().replace("version: 0.1.0", "version: " + (root / "version").read_text().strip()))
+    (root / "invoke.yaml").write_text("chartship:\n  charts:\n    settings:\n      web: {app_version: pinned}\n")
+    env = {"KUBECONFIG": str(kwok_cluster.kubeconfig)}
+    common = ("--chart", "web", "--namespace", "ops", "--timeout", "2m")
+    first = invoke(root, "helm.install", *common, "--json", env=env)
+    assert first.returncode == 0, first.stderr
+    assert json.loads(first.stdout)["revision"] == 1
+    status = json.loads(invoke(root, "helm.status", "--chart", "web", "--namespace", "ops", "--json", env=env).stdout)
+    assert status["info"]["status"] == "deployed"
+    # an upgrade that only the API server can reject: a Deployment's selector is immutable
+    helpers = root / "charts/web/templates/_helpers.tpl"
+    helpers.write_text(helpers.read_text().replace('app.kubernetes.io/instance: {{ .Release.Name }}',
+                                                   'app.kubernetes.io/instance: {{ .Release.Name }}\ntier: web', 1))
+    failed = invoke(root, "helm.upgrade", *common, env=env)
+    assert failed.returncode == 1
+    assert "field is immutable" in failed.stderr and "rolled back" in failed.stderr and "Traceback" not in failed.stderr
+    history = json.loads(invoke(root, "helm.history", "--chart", "web", "--namespace", "ops", "--json", env=env).stdout)
+    assert history[-1]["status"] == "deployed" and history[-1]["revision"] >= 3
+    assert any(h["status"] == "failed" for h in history)
+    rolled = invoke(root, "helm.rollback", "--chart", "web", "--namespace", "ops", "--revision", "1", env=env)
+    assert rolled.returncode == 0 and "rolled back" in rolled.stdout, rolled.stderr
+    gone = invoke(root, "helm.uninstall", "--chart", "web", "--namespace", "ops", env=env)
+    assert gone.returncode == 0, gone.stderr
+    after = invoke(root, "helm.status", "--chart", "web", "--namespace", "ops", env=env)
+    assert after.returncode != 0 and "not found" in after.stderr

@@ -39,6 +39,20 @@ def _helm_row(name: str, path: Path | None, source: str, required: bool, want: s
     return Row(name, "ok", found, str(path), source, note, required)
 
 
+def _cluster_row(root: Path) -> Row:
+    """The kwok cluster binaries (optional: only the kwok cluster test needs them)."""
+    from chartship import clusterbin
+
+    try:
+        found = clusterbin.locate(root)
+        pins = clusterbin.read_lock(root)
+    except ToolError as exc:
+        return Row("kwok cluster", "missing", None, str(root / clusterbin.TOOLS_DIR), None, str(exc), False)
+    versions = ", ".join(f"{name} {pin.version}" for name, pin in pins.items())
+    return Row("kwok cluster", "ok", versions, str(root / clusterbin.TOOLS_DIR), ".tools/cluster",
+               f"{len(found)} binaries", False)
+
+
 def diagnose(root: Path) -> list[Row]:
     try:
         pins: dict[str, tools.Pin] = tools.read_lock(root)
@@ -62,6 +76,7 @@ def diagnose(root: Path) -> list[Row]:
         rows.append(Row("kubectl", "ok", pinned, str(kubectl), kubectl_source,
                         "" if pinned else "not the pinned build", False))
 
+    rows.append(_cluster_row(root))
     git_version = git.version()
     rows.append(Row("git", "ok" if git_version else "missing", git_version, shutil.which("git"), "PATH",
                     "" if git_version else "install git (hooks, changed-chart detection)", False))

@@ -115,3 +115,30 @@ def test_release_operations_and_immutable_selector(kwok_cluster: kwok.Cluster, t
     assert gone.returncode == 0, gone.stderr
     after = invoke(root, "helm.status", "--chart", "web", "--namespace", "ops", env=env)
     assert after.returncode != 0 and "not found" in after.stderr
+
+
+@needs_kwok
+def test_cluster_test_upgrades_from_the_previous_published_version(tmp_path: Path, project_root: Path) -> None:
+    from tests.registry_fixtures import free_port
+
+    root = repo_copy(tmp_path, project_root)
+    port = free_port()
+    config = (root / "invoke.yaml").read_text().replace("127.0.0.1:5000", f"127.0.0.1:{port}")
+    (root / "invoke.yaml").write_text(config)
+    subprocess.run(["git", "init", "-q", "-b", "main", str(root)], check=True)
+    git = ["git", "-c", "user.name=t", "-c", "user.email=t@example.com", "-C", str(root)]
+    subprocess.run([*git, "add", "-A"], check=True)
+    subprocess.run([*git, "commit", "-qm", "0.1.0"], check=True)
+    try:
+        published = invoke(root, "helm.deploy", "--chart", "core-pipeline")
+        assert published.returncode == 0, published.stderr
+        assert invoke(root, "version.set", "0.1.1").returncode == 0
+        proc = invoke(root, "cluster.test", "--provider", "kwok", "--chart", "core-pipeline", "--json")
+        assert proc.returncode == 0, proc.stderr[-3000:]
+        steps = {s["step"]: s for s in json.loads(proc.stdout)["steps"]}
+        assert steps["install previous"]["status"] == "ok" and "core-pipeline 0.1.0" in steps["install previous"]["message"]
+        assert steps["upgrade"]["status"] == "ok" and "core-pipeline 0.1.1, revision 2" in steps["upgrade"]["message"]
+        assert steps["rollback"]["status"] == "ok" and "revision 3" in steps["rollback"]["message"]
+        assert steps["helm test"]["status"] == "ok" and steps["uninstall"]["status"] == "ok"
+    finally:
+        invoke(root, "registry.down")

@@ -208,3 +208,8 @@ def test_doctor_reports_pinned_versions(project_root: Path) -> None:
     assert rows["helm"]["status"] == "ok" and rows["helm"]["source"] == ".tools/bin"
     assert rows["helm3"]["version"] == "v3.17.2" and rows["helm4"]["version"] == "v4.3.1"
     assert rows["kubectl"]["version"] == "1.37.1"
+    from chartship import cluster
+
+    built = cluster.why_unusable(project_root, "kwok") is None
+    assert rows["kwok cluster"]["status"] == ("ok" if built else "missing")
+    assert ("kubernetes 1.36.3" in str(rows["kwok cluster"]["version"])) is built

@@ -23,7 +23,6 @@ import os
 import re
 import shutil
 import time
-import tomllib
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -95,13 +94,7 @@ class Built:
 
 
 def read_lock(root: Path) -> dict[str, Pin]:
-    path = root / LOCK_FILE
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ToolError(f"{LOCK_FILE}: not found; restore it from git") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ToolError(f"{LOCK_FILE}: invalid TOML ({exc}); fix the file") from None
+    data = tools.read_toml(root, LOCK_FILE)
     pins = {}
     for name in COMPONENTS:
         entry = data.get(name)

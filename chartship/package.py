@@ -10,7 +10,6 @@ folders), gzip without a file name and with mtime 0.
 from __future__ import annotations
 
 import gzip
-import hashlib
 import io
 import json
 import os
@@ -23,6 +22,7 @@ from pathlib import Path
 from chartship import git, placeholders
 from chartship.config import CONFIG_FILE, Config
 from chartship.errors import ChartError, ConfigError
+from chartship.tools import sha256_file
 
 SUMS_FILE = "SHA256SUMS"
 MANIFEST_FILE = "manifest.json"
@@ -76,12 +76,7 @@ def repack(src: Path, dest: Path, epoch: int) -> None:
     os.replace(tmp, dest)
 
 
-def sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 16), b""):
-            digest.update(block)
-    return digest.hexdigest()
+sha256 = sha256_file  # the one file-digest helper (chartship.tools)
 
 
 def file_name(cfg: Config, chart: str, tag: str, version: str) -> str:

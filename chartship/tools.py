@@ -57,14 +57,18 @@ class Installed:
     how: str  # "up to date", "cache", "official", "pypi"
 
 
-def read_lock(root: Path) -> dict[str, Pin]:
-    path = root / LOCK_FILE
+def read_toml(root: Path, rel: Path) -> dict[str, object]:
+    """A lock file under the repository; missing or broken is a one-line ToolError naming it."""
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        return tomllib.loads((root / rel).read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise ToolError(f"{LOCK_FILE}: not found; restore it from git") from None
+        raise ToolError(f"{rel}: not found; restore it from git") from None
     except tomllib.TOMLDecodeError as exc:
-        raise ToolError(f"{LOCK_FILE}: invalid TOML ({exc}); fix the file") from None
+        raise ToolError(f"{rel}: invalid TOML ({exc}); fix the file") from None
+
+
+def read_lock(root: Path) -> dict[str, Pin]:
+    data = read_toml(root, LOCK_FILE)
     pins = {}
     for name in TOOLS:
         entry = data.get(name)

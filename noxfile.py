@@ -21,7 +21,7 @@ nox.options.error_on_missing_interpreters = True
 @nox.session
 def lint(session: nox.Session) -> None:
     """ruff, mypy --strict, version file == charts, yamllint, helm.lint --all, helm.docs --check, workflow schema."""
-    session.run("ruff", "check", "chartship", "tests", "tasks.py", "noxfile.py")
+    session.run("ruff", "check", "chartship", "tests", "bench", "tasks.py", "noxfile.py")
     session.run("mypy", "--strict", "chartship")
     session.run("invoke", "version.check")
     session.run("yamllint", "-c", ".yamllint.yaml", *_repo_yaml())
@@ -67,3 +67,9 @@ def template(session: nox.Session, helm: str) -> None:
 def kind_test(session: nox.Session) -> None:
     """Cluster test: `nox -s kind_test -- --provider kind|existing|kwok [--keep] [--chart NAME]`."""
     session.run("invoke", "cluster.test", *session.posargs)
+
+
+@nox.session
+def bench(session: nox.Session) -> None:
+    """Benchmarks as ratios against baseline commands in one run: `nox -s bench -- --charts 40` (writes bench/results.*)."""
+    session.run("python", "bench/run.py", *session.posargs)

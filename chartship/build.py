@@ -14,7 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-from chartship import buildcache, git, helm, lint, package, patches, version, workspace
+from chartship import buildcache, git, helm, lint, package, version, workspace
 from chartship import chart as chartmod
 from chartship.config import Config
 from chartship.errors import ChartError, CheckFailed, VersionError
@@ -66,7 +66,8 @@ def build(cfg: Config, all_charts: Sequence[chartmod.Chart], names: Sequence[str
             seen[f] = chart
     workspace.shallow_note(cfg, [c for c in all_charts if c.name in names])
     dest = cfg.root / DIST
-    key = buildcache.inputs_key(cfg, all_charts, names, {"tags": tags, "files": names_for, "version": str(v)})
+    times = buildcache.epochs(cfg, all_charts, names)
+    key = buildcache.inputs_key(cfg, all_charts, names, {"tags": tags, "files": names_for, "version": str(v)}, times)
     previous = buildcache.reusable(dest, key, run_lint)
     if previous is not None:
         return BuildResult(str(v), dest, previous, None, reused=True)
@@ -81,7 +82,7 @@ def build(cfg: Config, all_charts: Sequence[chartmod.Chart], names: Sequence[str
         dest.parent.mkdir(parents=True, exist_ok=True)
         staging = Path(tempfile.mkdtemp(prefix=".charts-staging-", dir=dest.parent))
         try:
-            entries = _package_all(cfg, ws, names, names_for, tags, str(v), staging, jobs)
+            entries = _package_all(cfg, ws, names, names_for, tags, staging, jobs, times)
             package.write_sums(staging, entries)
             staging.chmod(0o755)
             buildcache.forget(dest)
@@ -93,7 +94,7 @@ def build(cfg: Config, all_charts: Sequence[chartmod.Chart], names: Sequence[str
 
 
 def _package_all(cfg: Config, ws: workspace.Workspace, names: Sequence[str], names_for: dict[str, dict[str, str]],
-                 tags: dict[str, str], v: str, staging: Path, jobs: int) -> list[package.Entry]:
+                 tags: dict[str, str], staging: Path, jobs: int, times: dict[str, int]) -> list[package.Entry]:
     """Package the charts in parallel (``jobs`` helm processes); entries come back in ``names`` order."""
 
     def one(name: str) -> list[package.Entry]:
@@ -101,7 +102,7 @@ def _package_all(cfg: Config, ws: workspace.Workspace, names: Sequence[str], nam
         raw_dir = staging / f".helm-{name}"
         raw_dir.mkdir()
         raw = helm.package(cfg.root, c.path, raw_dir, src.rel)
-        epoch = package.source_epoch(cfg.root, [src.rel, f"{patches.PATCHES_DIR}/{name}"])
+        epoch = times[name]
         made = []
         for kind, file in names_for[name].items():
             out = staging / file

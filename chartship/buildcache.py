@@ -27,7 +27,14 @@ def _files(folder: Path) -> list[Path]:
     return found
 
 
-def inputs_key(cfg: Config, all_charts: Sequence[chartmod.Chart], names: Sequence[str], settings: Mapping[str, Any]) -> str:
+def epochs(cfg: Config, all_charts: Sequence[chartmod.Chart], names: Sequence[str]) -> dict[str, int]:
+    """Each needed chart's package time stamp (its last commit), computed once per build."""
+    return {c.name: package.source_epoch(cfg.root, [c.rel, f"{patches.PATCHES_DIR}/{c.name}"])
+            for c in workspace.closure(all_charts, names)}
+
+
+def inputs_key(cfg: Config, all_charts: Sequence[chartmod.Chart], names: Sequence[str], settings: Mapping[str, Any],
+               times: Mapping[str, int]) -> str:
     """A digest of everything that decides what helm.build writes for ``names``."""
     h = hashlib.sha256()
     meta = {"chartship": __version__, "helm": helm.find(cfg.root).version, "names": sorted(names), **settings}
@@ -42,8 +49,7 @@ def inputs_key(cfg: Config, all_charts: Sequence[chartmod.Chart], names: Sequenc
             for path in _files(source) if source.is_dir() else []:
                 h.update(path.relative_to(cfg.root).as_posix().encode() + b"\0")
                 h.update(hashlib.sha256(path.read_bytes()).digest())
-        epoch = package.source_epoch(cfg.root, [c.rel, f"{patches.PATCHES_DIR}/{c.name}"])
-        h.update(f"{c.name}:{epoch}".encode())
+        h.update(f"{c.name}:{times[c.name]}".encode())
     return h.hexdigest()
 
 

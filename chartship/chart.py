@@ -120,6 +120,8 @@ def discover(cfg: Config, names: Sequence[str] = ()) -> list[Chart]:
 
 def local_dependencies(chart: Chart, charts: Iterable[Chart]) -> list[tuple[Dependency, Chart]]:
     """The file:// dependencies of ``chart`` that are charts of this repository."""
+    if not any(dep.local_path is not None for dep in chart.dependencies):
+        return []  # most charts: no need to resolve every chart's path (build_order calls this per chart)
     by_path = {c.path.resolve(): c for c in charts}
     found = []
     for dep in chart.dependencies:

@@ -172,11 +172,13 @@ def publish_one(s: Session, pkg: Package, version_tag: str, alias: str | None, f
     ref = s.ref(pkg.chart, tag)
     repo = s.repository(pkg.chart)
     out = Outcome(pkg.chart, pkg.version, ref, "planned")
+    verified: oci.Manifest | None = None  # the manifest at ``tag``, read back and checked against the package
     try:
         mutability = s.tag_mutability(pkg.chart)
         remote = s.client.manifest(repo, tag)
         if remote is not None and remote.layer_digest() == pkg.layer_digest:
             out.status, out.digest, out.message = "skipped", remote.digest, "already published"
+            verified = remote
         elif remote is not None and not force:
             out.status, out.digest = "refused", remote.digest
             out.message = (f"{ref} is already published with different content; bump the version "
@@ -198,7 +200,7 @@ def publish_one(s: Session, pkg: Package, version_tag: str, alias: str | None, f
                     out.status = "failed"
                     out.message = f"verification failed: helm reported {pushed.digest}, registry has {check.digest}"
                 else:
-                    out.status, out.digest = "pushed", check.digest
+                    out.status, out.digest, verified = "pushed", check.digest, check
                     out.message = "overwritten (--force)" if remote is not None else ""
     except RegistryError as exc:
         out.status, out.message = "failed", str(exc)
@@ -206,21 +208,18 @@ def publish_one(s: Session, pkg: Package, version_tag: str, alias: str | None, f
     if out.status in ("pushed", "skipped", "planned"):
         extra = [t for t in dict.fromkeys([version_tag, alias or ""]) if t and t != tag]
         for alias_tag in extra:
-            results.append(_alias(s, pkg, tag, alias_tag, dry_run or out.status == "planned"))
+            results.append(_alias(s, pkg, tag, alias_tag, verified))
     return results
 
 
-def _alias(s: Session, pkg: Package, tag: str, alias: str, dry_run: bool) -> Outcome:
-    """Point ``alias`` at the verified manifest of ``tag`` by copying the manifest (no blob upload)."""
+def _alias(s: Session, pkg: Package, tag: str, alias: str, source: oci.Manifest | None) -> Outcome:
+    """Point ``alias`` at ``source``, the verified manifest of ``tag``, by copying the manifest (no blob
+    upload). Without a verified manifest (a dry run) it only says what it would do."""
     repo = s.repository(pkg.chart)
     out = Outcome(pkg.chart, pkg.version, s.ref(pkg.chart, alias), "planned")
     try:
-        if dry_run:
+        if source is None:
             out.message = f"would point {alias} at {tag}"
-            return out
-        source = s.client.manifest(repo, tag)
-        if source is None or source.layer_digest() != pkg.layer_digest:
-            out.status, out.message = "refused", f"{tag} is not verified; {alias} was not moved"
             return out
         current = s.client.manifest(repo, alias)
         if current is not None and current.digest == source.digest:

@@ -4,6 +4,7 @@ publish every built package, and write release notes."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from chartship import publish, registry, version
@@ -44,12 +45,12 @@ def push(cfg: Config, target: Target, charts: Sequence[str], latest: bool, force
     packages = publish.load_packages(cfg.root / "dist" / "charts", charts)
     rendered = tags(cfg)
     ensure_local_registry(cfg, target)
-    outcomes: list[Outcome] = []
-    with publish.session(cfg.root, target, login_helm=not dry_run) as s:
-        for pkg in packages:
-            outcomes += publish.publish_one(s, pkg, rendered["version"], rendered["latest"] if latest else None,
-                                            force, dry_run)
-    return outcomes
+    alias = rendered["latest"] if latest else None
+    with publish.session(cfg.root, target, login_helm=not dry_run) as s, \
+            ThreadPoolExecutor(max_workers=max(1, min(cfg.jobs, len(packages)))) as pool:
+        # charts are independent: look up / push / alias them in parallel, report them in order
+        done = pool.map(lambda pkg: publish.publish_one(s, pkg, rendered["version"], alias, force, dry_run), packages)
+        return [o for outcomes in done for o in outcomes]
 
 
 def failed(outcomes: Sequence[Outcome]) -> bool:

@@ -8,6 +8,7 @@ a chart starts once the file:// subcharts it uses are done.
 
 from __future__ import annotations
 
+import dataclasses
 import shutil
 import tempfile
 import threading
@@ -172,6 +173,17 @@ def _check_local_paths(cfg: Config, charts: Sequence[chartmod.Chart]) -> None:
                                  f"chartship builds from a copy of {cfg.charts_dir}/, so move the chart under it")
 
 
+def _copied(source: chartmod.Chart, path: Path, root: Path) -> chartmod.Chart:
+    """The copy of ``source`` at ``path``: parsed again only when its Chart.yaml differs from the one already read."""
+    try:
+        same = (path / "Chart.yaml").read_bytes() == source.text.encode("utf-8")
+    except OSError:
+        same = False
+    if same:
+        return dataclasses.replace(source, path=path, rel=path.relative_to(root).as_posix())
+    return chartmod.read_chart(path, root)
+
+
 @contextmanager
 def prepare(cfg: Config, all_charts: Sequence[chartmod.Chart], names: Sequence[str], jobs: int,
             target: str | None = None, environ: Mapping[str, str] | None = None) -> Iterator[Workspace]:
@@ -182,7 +194,7 @@ def prepare(cfg: Config, all_charts: Sequence[chartmod.Chart], names: Sequence[s
     with tempfile.TemporaryDirectory(prefix="chartship-") as tmp:
         root = Path(tmp)
         shutil.copytree(cfg.root / cfg.charts_dir, root / cfg.charts_dir, symlinks=True, ignore=_ignore(all_charts))
-        copies = [chartmod.read_chart(root / cfg.charts_dir / c.name, root) for c in all_charts]
+        copies = [_copied(c, root / cfg.charts_dir / c.name, root) for c in all_charts]
         ws = Workspace(root, cfg, copies, {c.name: c for c in all_charts})
         failed: dict[str, ChartshipError] = {}
         for c in needed:
@@ -190,7 +202,7 @@ def prepare(cfg: Config, all_charts: Sequence[chartmod.Chart], names: Sequence[s
                 ws.patched[c.name] = patches.apply_series(cfg.root, c.name, root / cfg.charts_dir / c.name)
             except ChartshipError as exc:
                 failed[c.name] = exc
-        ws.charts = [chartmod.read_chart(c.path, root) if c.name in ws.patched else c for c in copies]
+        ws.charts = [chartmod.read_chart(c.path, root) if ws.patched.get(c.name) else c for c in copies]
         ok = [ws.chart(c.name) for c in needed if c.name not in failed]
         ws.prepared = {**build_dependencies(cfg, ok, ws.charts, root, jobs, target, environ), **failed}
         for c in needed:  # an umbrella whose subchart failed cannot be right either

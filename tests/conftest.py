@@ -8,7 +8,9 @@ set, otherwise `.tools/bin/helm` (helm 4).
 from __future__ import annotations
 
 import os
+import subprocess
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -28,6 +30,30 @@ def helm_bin() -> Path:
     if not path.is_file():
         pytest.fail(f"helm not found at {path}: run `ci/bootstrap` (or `invoke tools.install`) first")
     return path.resolve()
+
+
+@pytest.fixture(scope="module")
+def helm_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    home = tmp_path_factory.mktemp("helm-home")
+    env = dict(os.environ)
+    env.update(
+        {
+            "HELM_CACHE_HOME": str(home / "cache"),
+            "HELM_CONFIG_HOME": str(home / "config"),
+            "HELM_DATA_HOME": str(home / "data"),
+            "KUBECONFIG": str(home / "no-kubeconfig"),
+        }
+    )
+    return env
+
+
+@pytest.fixture(scope="module")
+def run_helm(helm_bin: Path, helm_env: dict[str, str]) -> Any:
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([str(helm_bin), *args], capture_output=True, text=True, env=helm_env, timeout=120, check=False)
+
+    return run
+# (module scope: a private helm home per test module, and no kubeconfig, so nothing reaches a cluster)
 
 
 # Child processes (invoke in temp projects) find the same helm as the tests.

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
 import subprocess
@@ -148,17 +147,9 @@ def test_sync_policy(applications: dict[str, dict[str, Any]], env: str) -> None:
 
 
 @pytest.fixture(scope="module")
-def platform_chart(tmp_path_factory: pytest.TempPathFactory, helm_bin: Path) -> tuple[Path, dict[str, str]]:
-    home = tmp_path_factory.mktemp("helm-home")
-    env = dict(os.environ)
-    env.update(
-        {
-            "HELM_CACHE_HOME": str(home / "cache"),
-            "HELM_CONFIG_HOME": str(home / "config"),
-            "HELM_DATA_HOME": str(home / "data"),
-            "KUBECONFIG": str(home / "no-kubeconfig"),
-        }
-    )
+def platform_chart(tmp_path_factory: pytest.TempPathFactory, helm_bin: Path,
+                   helm_env: dict[str, str]) -> tuple[Path, dict[str, str]]:
+    env = helm_env
     charts = tmp_path_factory.mktemp("charts") / "charts"
     shutil.copytree(ROOT / "charts", charts, ignore=shutil.ignore_patterns("*.tgz", "Chart.lock"))
     proc = subprocess.run(

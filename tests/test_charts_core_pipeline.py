@@ -6,9 +6,7 @@ Each environment is rendered once per module (``rendered``); the tests read the 
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -82,29 +80,6 @@ def values_args(env: str) -> list[str]:
 
 def load_all(text: str) -> list[dict[str, Any]]:
     return [d for d in YAML(typ="safe", pure=True).load_all(text) if d]
-
-
-@pytest.fixture(scope="module")
-def helm_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
-    home = tmp_path_factory.mktemp("helm-home")
-    env = dict(os.environ)
-    env.update(
-        {
-            "HELM_CACHE_HOME": str(home / "cache"),
-            "HELM_CONFIG_HOME": str(home / "config"),
-            "HELM_DATA_HOME": str(home / "data"),
-            "KUBECONFIG": str(home / "no-kubeconfig"),
-        }
-    )
-    return env
-
-
-@pytest.fixture(scope="module")
-def run_helm(helm_bin: Path, helm_env: dict[str, str]) -> Any:
-    def run(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([str(helm_bin), *args], capture_output=True, text=True, env=helm_env, timeout=120, check=False)
-
-    return run
 
 
 @pytest.fixture(scope="module")

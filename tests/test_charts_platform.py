@@ -6,7 +6,6 @@ copy of charts/, so the repository never gets charts/platform/charts/*.tgz or a 
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -31,29 +30,6 @@ def load_all(text: str) -> list[dict[str, Any]]:
 
 def load(path: Path) -> Any:
     return YAML(typ="safe", pure=True).load(path)
-
-
-@pytest.fixture(scope="module")
-def helm_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
-    home = tmp_path_factory.mktemp("helm-home")
-    env = dict(os.environ)
-    env.update(
-        {
-            "HELM_CACHE_HOME": str(home / "cache"),
-            "HELM_CONFIG_HOME": str(home / "config"),
-            "HELM_DATA_HOME": str(home / "data"),
-            "KUBECONFIG": str(home / "no-kubeconfig"),
-        }
-    )
-    return env
-
-
-@pytest.fixture(scope="module")
-def run_helm(helm_bin: Path, helm_env: dict[str, str]) -> Any:
-    def run(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([str(helm_bin), *args], capture_output=True, text=True, env=helm_env, timeout=120, check=False)
-
-    return run
 
 
 @pytest.fixture(scope="module")

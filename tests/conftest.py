@@ -34,6 +34,7 @@ def helm_bin() -> Path:
 
 @pytest.fixture(scope="module")
 def helm_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    """A private helm home per test module, and no kubeconfig, so nothing reaches a cluster."""
     home = tmp_path_factory.mktemp("helm-home")
     env = dict(os.environ)
     env.update(
@@ -53,7 +54,6 @@ def run_helm(helm_bin: Path, helm_env: dict[str, str]) -> Any:
         return subprocess.run([str(helm_bin), *args], capture_output=True, text=True, env=helm_env, timeout=120, check=False)
 
     return run
-# (module scope: a private helm home per test module, and no kubeconfig, so nothing reaches a cluster)
 
 
 # Child processes (invoke in temp projects) find the same helm as the tests.

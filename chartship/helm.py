@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import Any
 
 from chartship import proc
-from chartship.config import Target
 from chartship.errors import ToolError
 
 MIN_VERSION = (3, 8, 0)
@@ -203,35 +202,6 @@ def install_dry_run(root: Path, release: str, chart_dir: Path, values_files: tup
     flag = dry_run_flag(find(root))
     return run(root, ["install", release, str(chart_dir), flag, "--namespace", namespace,
                       *_values_args(values_files)], env=env)
-
-
-REGISTRY_USER_ENV = "CHARTSHIP_REGISTRY_USERNAME"
-REGISTRY_PASSWORD_ENV = "CHARTSHIP_REGISTRY_PASSWORD"  # noqa: S105 - the variable's name, not a secret
-
-
-def registry_login(root: Path, target: Target, registry_config: Path, environ: Mapping[str, str] | None = None) -> dict[str, str]:
-    """Log in to ``target``'s registry with a private registry config; returns the env helm needs to use it.
-
-    Credentials come from CHARTSHIP_REGISTRY_USERNAME / CHARTSHIP_REGISTRY_PASSWORD; the
-    password travels by stdin, never argv. Targets with ``auth: none`` need no login.
-    """
-    from chartship import secrets
-
-    env = os.environ if environ is None else environ
-    if target.auth == "none":
-        return {}
-    user, password = env.get(REGISTRY_USER_ENV, ""), env.get(REGISTRY_PASSWORD_ENV, "")
-    if not user or not password:
-        hint = " (for ECR: username AWS, password from `aws ecr get-login-password`)" if target.auth == "ecr" else ""
-        raise ToolError(
-            f"target {target.name!r} ({target.host}) needs a login: set {REGISTRY_USER_ENV} and {REGISTRY_PASSWORD_ENV}{hint}"
-        )
-    secrets.register(password)
-    try:
-        login_with(root, target.host, user, password, target.plain_http, registry_config)
-    except ToolError as exc:
-        raise ToolError(f"target {target.name!r}: {secrets.redact(str(exc))}") from None
-    return {"HELM_REGISTRY_CONFIG": str(registry_config)}
 
 
 def login_with(root: Path, host: str, username: str, password: str, plain_http: bool, registry_config: Path) -> None:

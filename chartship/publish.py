@@ -115,6 +115,7 @@ class Session:
 
 
 def credentials(target: Target, environ: Mapping[str, str] | None = None) -> tuple[str, str] | None:
+    """(user, password) for ``target``: none, from the environment (basic), or an ECR token (boto3)."""
     env = os.environ if environ is None else environ
     if target.auth == "none":
         return None
@@ -125,7 +126,7 @@ def credentials(target: Target, environ: Mapping[str, str] | None = None) -> tup
         return creds.username, creds.password
     user, password = env.get(USER_ENV, ""), env.get(PASSWORD_ENV, "")
     if not user or not password:
-        raise RegistryError(f"target {target.name!r} ({target.host}) uses basic auth: set {USER_ENV} and {PASSWORD_ENV}")
+        raise RegistryError(f"target {target.name!r} ({target.host}) needs a login: set {USER_ENV} and {PASSWORD_ENV}")
     secrets.register(password)
     return user, password
 

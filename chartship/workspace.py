@@ -20,9 +20,9 @@ from pathlib import Path
 from typing import TypeVar
 
 from chartship import chart as chartmod
-from chartship import git, helm, package, patches, report
-from chartship.config import Config
-from chartship.errors import ChartError, ChartshipError
+from chartship import git, helm, package, patches, report, secrets
+from chartship.config import Config, Target
+from chartship.errors import ChartError, ChartshipError, ToolError
 
 T = TypeVar("T")
 
@@ -84,9 +84,23 @@ class Deps:
         if not uses:
             return None, False
         if self._login is None:
-            self._login_dir = tempfile.TemporaryDirectory(prefix="chartship-registry-")
-            self._login = helm.registry_login(self.cfg.root, t, Path(self._login_dir.name) / "config.json", self.environ)
+            self._login = self._log_in(t)
         return (self._login or None), t.plain_http
+
+    def _log_in(self, t: Target) -> dict[str, str]:
+        """The same credentials as publishing (environment, or an ECR token), into a private registry config."""
+        from chartship import publish
+
+        creds = publish.credentials(t, self.environ)
+        if creds is None:
+            return {}
+        self._login_dir = tempfile.TemporaryDirectory(prefix="chartship-registry-")
+        config = Path(self._login_dir.name) / "config.json"
+        try:
+            helm.login_with(self.cfg.root, t.host, creds[0], creds[1], t.plain_http, config)
+        except ToolError as exc:
+            raise ToolError(f"target {t.name!r}: {secrets.redact(str(exc))}") from None
+        return {"HELM_REGISTRY_CONFIG": str(config)}
 
     def close(self) -> None:
         if self._login_dir is not None:

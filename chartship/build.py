@@ -14,7 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-from chartship import buildcache, git, helm, lint, package, version, workspace
+from chartship import buildcache, helm, lint, package, version, workspace
 from chartship import chart as chartmod
 from chartship.config import Config
 from chartship.errors import ChartError, CheckFailed, VersionError
@@ -45,15 +45,10 @@ def require_versions_in_step(cfg: Config, all_charts: Sequence[chartmod.Chart]) 
     return v
 
 
-def current_tags(cfg: Config, v: SemVer) -> dict[str, str]:
-    ctx = version.TagContext(branch=git.current_branch(cfg.root), run=git.run_number(), sha=git.short_sha(cfg.root))
-    return version.tags(cfg, v, ctx)
-
-
 def build(cfg: Config, all_charts: Sequence[chartmod.Chart], names: Sequence[str], jobs: int, latest: bool = False,
           run_lint: bool = True, target: str | None = None, environ: Mapping[str, str] | None = None) -> BuildResult:
     v = require_versions_in_step(cfg, all_charts)
-    tags = current_tags(cfg, v)
+    tags = version.current_tags(cfg, v)
     kinds = ["version", "latest"] if latest else ["version"]
     names_for = {c.name: {k: package.file_name(cfg, c.name, tags[k], str(v)) for k in kinds}
                  for c in all_charts if c.name in names}

@@ -33,17 +33,9 @@ def ensure_local_registry(cfg: Config, target: Target) -> bool:
     return True
 
 
-def tags(cfg: Config) -> dict[str, str]:
-    v = version.read_version(cfg.version_file)
-    from chartship import git
-
-    ctx = version.TagContext(branch=git.current_branch(cfg.root), run=git.run_number(), sha=git.short_sha(cfg.root))
-    return version.tags(cfg, v, ctx)
-
-
 def push(cfg: Config, target: Target, charts: Sequence[str], latest: bool, force: bool, dry_run: bool) -> list[Outcome]:
     packages = publish.load_packages(cfg.root / "dist" / "charts", charts)
-    rendered = tags(cfg)
+    rendered = version.current_tags(cfg, version.read_version(cfg.version_file))
     ensure_local_registry(cfg, target)
     alias = rendered["latest"] if latest else None
     with publish.session(cfg.root, target, login_helm=not dry_run) as s, \
@@ -67,7 +59,7 @@ def raise_if_failed(outcomes: Sequence[Outcome]) -> None:
 def release_notes(cfg: Config, target: Target, charts: Sequence[str] = ()) -> str:
     """Markdown notes for each built chart: version, OCI ref, digest, install and pull commands."""
     packages = publish.load_packages(cfg.root / "dist" / "charts", charts)
-    rendered = tags(cfg)
+    rendered = version.current_tags(cfg, version.read_version(cfg.version_file))
     lines = ["# Release notes", ""]
     plain = " --plain-http" if target.plain_http else ""
     with publish.session(cfg.root, target, login_helm=False) as s:

@@ -109,6 +109,14 @@ def render_tag(template: str, where: str, version: SemVer, ctx: TagContext) -> s
     return tag
 
 
+def current_tags(cfg: Config, version: SemVer) -> dict[str, str]:
+    """The tags for this checkout: branch, run and commit from CI variables or git."""
+    from chartship import git
+
+    ctx = TagContext(branch=git.current_branch(cfg.root), run=git.run_number(), sha=git.short_sha(cfg.root))
+    return tags(cfg, version, ctx)
+
+
 def tags(cfg: Config, version: SemVer, ctx: TagContext) -> dict[str, str]:
     """The rendered version and latest tags. Only placeholders a template uses need values."""
     out = {}

@@ -142,7 +142,9 @@ def _ref_target(cfg: Config, host: str, target: str, plain_http: bool) -> Target
 
 
 def _local(host: str) -> bool:
-    return host.partition(":")[0] in ("127.0.0.1", "localhost")
+    from chartship.release import LOCAL_HOSTS
+
+    return host.partition(":")[0] in LOCAL_HOSTS
 
 
 @task(iterable=["chart"], help={**TARGET_HELP})

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -108,14 +108,25 @@ def discover(cfg: Config, names: Sequence[str] = ()) -> list[Chart]:
                 "fix the name or remove the entry"
             )
     if names:
-        missing = [n for n in names if n not in known]
-        if missing:
-            raise ChartError(
-                f"unknown chart {missing[0]!r}; known charts under {cfg.charts_dir}/: "
-                f"{', '.join(sorted(known)) or 'none'}"
-            )
+        _check_names(cfg, names, known)
         dirs = [known[n] for n in dict.fromkeys(names)]
     return [read_chart(d, cfg.root) for d in dirs]
+
+
+def _check_names(cfg: Config, names: Sequence[str], known: Mapping[str, object]) -> None:
+    missing = [n for n in names if n not in known]
+    if missing:
+        raise ChartError(f"unknown chart {missing[0]!r}; known charts under {cfg.charts_dir}/: "
+                         f"{', '.join(sorted(known)) or 'none'}")
+
+
+def select(cfg: Config, charts: Sequence[Chart], names: Sequence[str]) -> list[Chart]:
+    """``names`` (each must be one of the already read ``charts``), or all of them when empty."""
+    if not names:
+        return list(charts)
+    by_name = {c.name: c for c in charts}
+    _check_names(cfg, names, by_name)
+    return [by_name[n] for n in dict.fromkeys(names)]
 
 
 def local_dependencies(chart: Chart, charts: Iterable[Chart]) -> list[tuple[Dependency, Chart]]:

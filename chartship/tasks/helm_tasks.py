@@ -42,7 +42,7 @@ def _select(cfg: Config, charts: list[Chart], chart: list[str] | None, all_: boo
     if all_ and changed_since:
         raise ConfigError("--all cannot be combined with --changed-since; pick one selection")
     if chart:
-        return [c.name for c in chartmod.discover(cfg, chart)]
+        return [c.name for c in chartmod.select(cfg, charts, chart)]
     if all_:
         return [c.name for c in charts]
     found = changes.changed(cfg, charts, changed_since or None)

@@ -80,7 +80,7 @@ def deploy(c: Context, latest: bool = False, force: bool = False, json: bool = F
 
     cfg, tgt = _target(c, target, registry, plain_http)
     charts = chartmod.discover(cfg)
-    names = [ch.name for ch in chartmod.discover(cfg, chart)] if chart else [ch.name for ch in charts]
+    names = [ch.name for ch in chartmod.select(cfg, charts, chart or [])]
     built = buildmod.build(cfg, charts, names, cfg.jobs, latest=latest, run_lint=True, target=target or None)
     if built.lint is not None and not built.lint.ok:
         report.emit_json({"ok": False, "lint": built.lint.as_dict()})

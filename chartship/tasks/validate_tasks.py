@@ -23,7 +23,7 @@ def validate(c: Context, chart: list[str] | None = None, json: bool = False, job
 
     cfg = config(c, jobs=jobs or None)
     charts = chartmod.discover(cfg)
-    names = [ch.name for ch in chartmod.discover(cfg, chart)] if chart else [ch.name for ch in charts]
+    names = [ch.name for ch in chartmod.select(cfg, charts, chart or [])]
     result = validatemod.run(cfg, charts, names, cfg.jobs, argocd=not chart, target=target or None)
     if json:
         report.emit_json(result.as_dict())

@@ -147,8 +147,7 @@ def sync(c: Context, chart: list[str] | None = None, dry_run: bool = False, json
     cfg = config(c)
     v = version.read_version(cfg.version_file)
     charts = chartmod.discover(cfg)
-    selected = {ch.name for ch in chartmod.discover(cfg, chart or [])} if chart else None
-    chosen = charts if selected is None else [ch for ch in charts if ch.name in selected]
+    chosen = chartmod.select(cfg, charts, chart or [])
     fresh = _fresh_readmes(cfg, chosen)
     changes = version.sync(cfg, v, chosen, dry_run=dry_run)
     if not json:
@@ -177,7 +176,7 @@ def check(c: Context, tag: str = "", chart: list[str] | None = None, json: bool 
     cfg = config(c)
     v = version.read_version(cfg.version_file)
     all_charts = chartmod.discover(cfg)
-    names = {ch.name for ch in chartmod.discover(cfg, chart)} if chart else None
+    names = {ch.name for ch in chartmod.select(cfg, all_charts, chart)} if chart else None
     mismatches = [f for f in version.check(cfg, v, all_charts) if names is None or f.chart in names]
     tag_problem = None
     if tag:

@@ -211,7 +211,7 @@ def bench_p2(work: Path, repo: Path, env: dict[str, str], runs: int) -> list[dic
 
 
 def bench_p3(work: Path, repo: Path, env: dict[str, str], runs: int) -> list[dict[str, Any]]:
-    from chartship import registry
+    from chartship.tools import registry_server
 
     state = work / "registry"
     port = free_port()
@@ -223,9 +223,9 @@ def bench_p3(work: Path, repo: Path, env: dict[str, str], runs: int) -> list[dic
         return sum(1 for ln in text.splitlines() if '"POST /v2/' in ln and "/blobs/uploads/" in ln)
 
     def empty_registry() -> None:
-        registry.stop(state)
+        registry_server.stop(state)
         shutil.rmtree(state / "data", ignore_errors=True)
-        registry.start(state, port)
+        registry_server.start(state, port)
 
     deploy = [INVOKE, "helm.deploy", "--latest"]
     fresh = Cmd("first helm.deploy, fresh clone (no dist/)", deploy, repo)
@@ -246,7 +246,7 @@ def bench_p3(work: Path, repo: Path, env: dict[str, str], runs: int) -> list[dic
         if args.profile and first.median / again.median < 10:  # while the registry still holds the release
             profiled["P3"] = profile(deploy, repo, env, args.out / "profile-P3.txt")
     finally:
-        registry.stop(state)
+        registry_server.stop(state)
     load = [before, measure.load()]
     if min(counts["first"]) == 0:
         raise BenchError("P3: the first push uploaded no blob: the registry was not empty, the figure would be wrong")

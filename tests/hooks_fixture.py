@@ -8,7 +8,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from chartship import docs
+from chartship.charts import docs
 
 GIT = ["git", "-c", "user.name=t", "-c", "user.email=t@example.com", "-c", "commit.gpgsign=false"]
 OCI_BASE = "oci://127.0.0.1:5000/charts"  # the default target's url, which helm.docs uses

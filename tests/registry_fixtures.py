@@ -20,7 +20,7 @@ from pathlib import Path
 import bcrypt
 import pytest
 
-from chartship import registry
+from chartship.tools import registry_server
 
 INVOKE = str(Path(sys.executable).parent / "invoke")
 
@@ -39,8 +39,8 @@ class Registry:
     htpasswd: Path | None
 
     def restart(self) -> None:
-        registry.stop(self.state)
-        registry.start(self.state, self.port, htpasswd=self.htpasswd)
+        registry_server.stop(self.state)
+        registry_server.start(self.state, self.port, htpasswd=self.htpasswd)
 
     def uploads(self) -> int:
         """Blob upload sessions started, counted from the registry's access log."""
@@ -55,7 +55,7 @@ def start_registry(tmp: Path, users: dict[str, str] | None = None) -> Registry:
         htpasswd.write_text("".join(f"{u}:{bcrypt.hashpw(p.encode(), bcrypt.gensalt(rounds=4)).decode()}\n"
                                     for u, p in users.items()))
     port = free_port()
-    registry.start(tmp / "registry", port, htpasswd=htpasswd)
+    registry_server.start(tmp / "registry", port, htpasswd=htpasswd)
     return Registry(f"127.0.0.1:{port}", tmp / "registry", port, htpasswd)
 
 
@@ -63,7 +63,7 @@ def start_registry(tmp: Path, users: dict[str, str] | None = None) -> Registry:
 def auth_registry(tmp_path: Path) -> Iterator[Registry]:
     reg = start_registry(tmp_path, {"alice": "s3cr3t-Passw0rd"})
     yield reg
-    registry.stop(reg.state)
+    registry_server.stop(reg.state)
 
 
 Fault = Callable[[str, str, int], "int | str | None"]

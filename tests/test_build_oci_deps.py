@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from chartship import registry
+from chartship.tools import registry_server
 from tests.pipeline_fixture import commit, helm, invoke, new_repo, one_error_line, scaffold
 from tests.registry_fixtures import Registry, start_registry
 
@@ -22,7 +22,7 @@ USER, PASSWORD = "bob", "dep-Passw0rd-42"
 def reg(tmp_path: Path) -> Iterator[Registry]:
     r = start_registry(tmp_path, {USER: PASSWORD})
     yield r
-    registry.stop(r.state)
+    registry_server.stop(r.state)
 
 
 def push_library(tmp: Path, helm_bin: Path, reg: Registry) -> None:

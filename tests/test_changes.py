@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from chartship import changes, chart, config
+from chartship import config
+from chartship.charts import changes, chart
 from chartship.errors import ChartshipError
 from tests.charts_fixture import write_charts
 from tests.pipeline_fixture import GIT, commit, git, invoke, new_repo, one_error_line

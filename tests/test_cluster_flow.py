@@ -13,12 +13,13 @@ from pathlib import Path
 
 import pytest
 
-from chartship import cluster, kwok
+from chartship.cluster import providers
 from chartship.errors import ToolError
+from chartship.tools import kwok
 from tests.registry_fixtures import invoke
 
 ROOT = Path(__file__).resolve().parent.parent
-UNUSABLE = cluster.why_unusable(ROOT, "kwok")
+UNUSABLE = providers.why_unusable(ROOT, "kwok")
 needs_kwok = pytest.mark.skipif(UNUSABLE is not None, reason=f"kwok provider unusable here: {UNUSABLE}")
 
 
@@ -50,11 +51,11 @@ def kwok_cluster() -> Iterator[kwok.Cluster]:
 
 def test_existing_provider_refuses_unlisted_contexts() -> None:
     patterns = ("kind-*", "kwok-*")
-    assert cluster.check_context("kind-ci", patterns) == "kind-ci"
+    assert providers.check_context("kind-ci", patterns) == "kind-ci"
     with pytest.raises(ToolError, match="context 'prod-eu-1' matches none of cluster_contexts"):
-        cluster.check_context("prod-eu-1", patterns)
+        providers.check_context("prod-eu-1", patterns)
     with pytest.raises(ToolError, match="no current context"):
-        cluster.check_context(None, patterns)
+        providers.check_context(None, patterns)
 
 
 def test_unusable_provider_says_what_to_install(tmp_path: Path, project_root: Path) -> None:

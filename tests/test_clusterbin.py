@@ -12,8 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from chartship import clusterbin, proc
+from chartship import proc
 from chartship.errors import ToolError
+from chartship.tools import clusterbin
 
 GO = clusterbin.GoEnv(path="/nonexistent/go", version="1.26.8", goos="linux", goarch="amd64")
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from chartship import registry
+from chartship.tools import registry_server
 from tests.registry_fixtures import Registry, free_port, invoke
 
 
@@ -35,12 +35,12 @@ def repo_copy(tmp_path: Path, project_root: Path) -> Iterator[tuple[Path, Regist
     subprocess.run([*git, "commit", "-qm", "init"], check=True)
     state = root / ".cache" / "registry"
     yield root, Registry(f"127.0.0.1:{port}", state, port, None)
-    registry.stop(state)
+    registry_server.stop(state)
 
 
 def test_deploy_latest_then_up_to_date(repo_copy: tuple[Path, Registry]) -> None:
     root, reg = repo_copy
-    assert not registry.answering("127.0.0.1", reg.port)
+    assert not registry_server.answering("127.0.0.1", reg.port)
     first = invoke(root, "helm.deploy", "--latest", "--json")
     assert first.returncode == 0, first.stderr
     rows = json.loads(first.stdout)
@@ -49,7 +49,7 @@ def test_deploy_latest_then_up_to_date(repo_copy: tuple[Path, Registry]) -> None
     for chart in ("core-pipeline", "redis", "platform"):
         assert statuses[(chart, "0.1.0")] == "pushed"
         assert statuses[(chart, "latest")] == "aliased"
-    assert registry.answering("127.0.0.1", reg.port)  # started on demand
+    assert registry_server.answering("127.0.0.1", reg.port)  # started on demand
     uploads = reg.uploads()
     second = invoke(root, "helm.deploy", "--latest")
     assert second.returncode == 0, second.stderr

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from ruamel.yaml import YAML
 
-from chartship import docs
+from chartship.charts import docs
 from chartship.errors import ChartError
 
 ROOT = Path(__file__).resolve().parent.parent

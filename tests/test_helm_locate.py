@@ -4,8 +4,8 @@ from pathlib import Path
 
 import pytest
 
-from chartship import helm
 from chartship.errors import ToolError
+from chartship.tools import helm
 
 
 def fake_helm(path: Path, version: str) -> Path:

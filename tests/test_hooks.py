@@ -56,7 +56,7 @@ def test_version_sync_in_step_imports_no_yaml_library_and_no_heavy_module(repo: 
     result = subprocess.run([sys.executable, "-X", "importtime", "-c", code], cwd=repo, capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     imported = {ln.split("|")[-1].strip() for ln in result.stderr.splitlines() if ln.startswith("import time:")}
-    assert "chartship.quickcheck" in imported
+    assert "chartship.hooks.fastpath" in imported
     heavy = {m for m in imported if m.split(".")[0] in {"ruamel", "boto3", "botocore", "rich", "invoke", "yaml", "jsonschema"}}
     assert heavy == set()
     assert "subprocess" not in imported  # and so starts no helm, no git

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from chartship import clusterbin, helm, kubectl, kwok
 from chartship.errors import ToolError
+from chartship.tools import clusterbin, helm, kubectl, kwok
 
 WORKLOADS = """
 apiVersion: apps/v1

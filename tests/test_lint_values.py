@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from chartship import chart, values
-from chartship.lint import chart_yaml_problems
+from chartship.build.lint import chart_yaml_problems
+from chartship.charts import chart, values
 from tests.pipeline_fixture import SCHEMA
 
 

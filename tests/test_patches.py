@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from chartship import patches
+from chartship.build import patches
 from chartship.errors import ChartError
 from tests.pipeline_fixture import commit, invoke, new_repo, one_error_line, scaffold, snapshot
 

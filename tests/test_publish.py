@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from chartship import registry
+from chartship.tools import registry_server
 from tests.registry_fixtures import FaultProxy, Registry, auth_registry, invoke, make_dist, make_project  # noqa: F401
 
 PASSWORD = "s3cr3t-Passw0rd"
@@ -182,7 +182,7 @@ def test_registry_killed_mid_push_then_rerun_converges(project: Path, auth_regis
             return "kill"
         return None
 
-    proxy = FaultProxy(auth_registry.host, fault, on_kill=lambda: registry.kill(auth_registry.state))
+    proxy = FaultProxy(auth_registry.host, fault, on_kill=lambda: registry_server.kill(auth_registry.state))
     try:
         (project / "invoke.yaml").write_text(f"chartship:\n  default_target: reg\n  targets:\n{target(proxy.host)}")
         proc = invoke(project, "helm.push", "--latest", "--json", env=CREDS)
@@ -242,7 +242,7 @@ def test_local_registry_tasks(tmp_path: Path, project_root: Path) -> None:
     finally:
         down = invoke(root, "registry.down")
     assert "stopped" in down.stdout
-    assert not registry.answering("127.0.0.1", port)
+    assert not registry_server.answering("127.0.0.1", port)
 
 
 def test_pull_resolves_latest(project: Path, auth_registry: Registry) -> None:  # noqa: F811

@@ -15,7 +15,7 @@ from pathlib import Path
 import boto3
 import pytest
 
-from chartship import registry
+from chartship.tools import registry_server
 from tests.registry_fixtures import Registry, free_port, invoke, make_dist, make_project, start_registry
 
 REGION = "us-east-1"
@@ -58,7 +58,7 @@ def ecr_registry(tmp_path: Path, ecr: object) -> Iterator[Registry]:
     user, _, password = base64.b64decode(token).decode().partition(":")
     reg = start_registry(tmp_path, {user: password})
     yield reg
-    registry.stop(reg.state)
+    registry_server.stop(reg.state)
 
 
 def ecr_project(tmp_path: Path, project_root: Path, host: str, create: bool) -> Path:
@@ -125,6 +125,6 @@ def test_ecr_immutable_repository_is_never_overwritten(tmp_path: Path, project_r
 
 
 def test_boto3_is_imported_only_for_ecr() -> None:
-    code = ("import sys, chartship.tasks, chartship.release, chartship.publish, chartship.config;"
+    code = ("import sys, chartship.tasks, chartship.publish.deploy, chartship.publish.push, chartship.config;"
             "sys.exit('boto3' in sys.modules)")
     assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0

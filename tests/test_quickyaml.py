@@ -10,7 +10,10 @@ from typing import Any
 import pytest
 from ruamel.yaml import YAML
 
-from chartship import chart, config, quickcheck, quickyaml, semver, version
+from chartship import config
+from chartship.charts import chart
+from chartship.hooks import fastpath, quickyaml
+from chartship.version import semver, sync, versionfile
 from tests.charts_fixture import write_charts
 
 
@@ -203,17 +206,17 @@ def test_mutated_files_are_declined_or_read_exactly(seed: int, project_root: Pat
 
 
 def test_quickcheck_defaults_are_configs() -> None:
-    assert quickcheck.CONFIG_FILE == config.CONFIG_FILE and quickcheck.SECTION == config.SECTION
-    assert quickcheck.VERSION_FILE == version.VERSION_FILE
-    assert config.SETTINGS["charts_dir"].default == quickcheck.DEFAULT_CHARTS_DIR
-    assert config.SETTINGS["app_version"].default == quickcheck.DEFAULT_APP_VERSION
-    assert quickcheck.APP_VERSION_MODES == config.APP_VERSION_MODES
-    assert set(quickcheck.ENV_SETTINGS) == {config.SETTINGS["charts_dir"].env, config.SETTINGS["app_version"].env}
+    assert fastpath.CONFIG_FILE == config.CONFIG_FILE and fastpath.SECTION == config.SECTION
+    assert fastpath.VERSION_FILE == versionfile.VERSION_FILE
+    assert config.SETTINGS["charts_dir"].default == fastpath.DEFAULT_CHARTS_DIR
+    assert config.SETTINGS["app_version"].default == fastpath.DEFAULT_APP_VERSION
+    assert fastpath.APP_VERSION_MODES == config.APP_VERSION_MODES
+    assert set(fastpath.ENV_SETTINGS) == {config.SETTINGS["charts_dir"].env, config.SETTINGS["app_version"].env}
 
 
 def full_in_step(root: Path, environ: dict[str, str]) -> bool:
     cfg = config.load(root, environ=environ)
-    return not version.check(cfg, version.read_version(cfg.version_file), chart.discover(cfg))
+    return not sync.check(cfg, versionfile.read_version(cfg.version_file), chart.discover(cfg))
 
 
 @pytest.fixture
@@ -226,7 +229,7 @@ def repo(tmp_path: Path) -> Path:
 
 def test_quickcheck_proves_an_in_step_repository(repo: Path) -> None:
     assert full_in_step(repo, {})
-    assert quickcheck.in_step(repo, {}) is True
+    assert fastpath.in_step(repo, {}) is True
 
 
 def edit(path: Path, old: str, new: str) -> None:
@@ -247,7 +250,7 @@ SCENARIOS = {
     "version file is not semver": lambda r: (r / "version").write_text("v0.9.0\n"),
     "version file missing": lambda r: (r / "version").unlink(),
     "chart version is a float": lambda r: [(r / "version").write_text("1.0.0\n"),
-                                           version.sync(config.load(r, environ={}), semver.parse("1.0.0"),
+                                           sync.sync(config.load(r, environ={}), semver.parse("1.0.0"),
                                                         chart.discover(config.load(r, environ={}))),
                                            edit(r / "charts/cache/Chart.yaml", "version: 1.0.0", "version: 1.0")],
     "appVersion missing": lambda r: edit(r / "charts/app/Chart.yaml", "appVersion: '0.9.0'\n", ""),
@@ -283,16 +286,16 @@ def test_quickcheck_never_says_in_step_when_the_full_check_does_not(name: str, r
         expected = full_in_step(repo, {})
     except Exception:  # the full check refuses: the quick one must not pass
         expected = False
-    quick = quickcheck.in_step(repo, {})
+    quick = fastpath.in_step(repo, {})
     assert expected or not quick
     assert quick is (name in QUICK_PROVES)
 
 
 def test_quickcheck_leaves_environment_settings_to_the_full_check(repo: Path) -> None:
-    assert quickcheck.in_step(repo, {"CHARTSHIP_APP_VERSION": "pinned"}) is False
-    assert quickcheck.in_step(repo, {"CHARTSHIP_CHARTS_DIR": "charts"}) is False
-    assert quickcheck.in_step(repo, {"CHARTSHIP_JOBS": "3"}) is True
+    assert fastpath.in_step(repo, {"CHARTSHIP_APP_VERSION": "pinned"}) is False
+    assert fastpath.in_step(repo, {"CHARTSHIP_CHARTS_DIR": "charts"}) is False
+    assert fastpath.in_step(repo, {"CHARTSHIP_JOBS": "3"}) is True
 
 
 def test_quickcheck_agrees_on_this_repository(project_root: Path) -> None:
-    assert quickcheck.in_step(project_root, {}) is full_in_step(project_root, {})
+    assert fastpath.in_step(project_root, {}) is full_in_step(project_root, {})

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from chartship import package
+from chartship.build import package
 from tests.pipeline_fixture import GIT, INVOKE, commit, helm, invoke, new_repo, scaffold, sha256, umbrella
 
 COMMIT_TIME = 1_700_000_000

@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from chartship import allowlist, security
 from chartship.errors import ChartError
+from chartship.validate import allowlist, security
 
 SAFE_CONTAINER: dict[str, Any] = {
     "name": "app",

@@ -2,8 +2,8 @@ from __future__ import annotations
 
 import pytest
 
-from chartship import semver
 from chartship.errors import VersionError
+from chartship.version import semver
 
 
 @pytest.mark.parametrize("text", ["0.1.0", "1.0.0-beta.213", "1.0.0-rc.1+build.5", "10.20.30", "1.0.0-0A.is.legal", "1.0.0+001"])

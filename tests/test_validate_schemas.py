@@ -13,9 +13,9 @@ import pytest
 import yaml
 
 from chartship import config as cfgmod
-from chartship import validate
 from chartship.errors import ChartshipError, ConfigError
-from chartship.schemas import Checker, CrdSchemas, field_path
+from chartship.validate import validate
+from chartship.validate.schemas import Checker, CrdSchemas, field_path
 
 META = {"name": "rel-app", "namespace": "prod", "labels": {"app.kubernetes.io/name": "app"}}
 

@@ -4,8 +4,10 @@ from pathlib import Path
 
 import pytest
 
-from chartship import chart, config, semver, version
+from chartship import config
+from chartship.charts import chart
 from chartship.errors import ChartError, VersionError
+from chartship.version import semver, sync, versionfile
 from tests.charts_fixture import write_charts
 
 
@@ -24,8 +26,8 @@ def load(repo: Path) -> tuple[config.Config, list[chart.Chart]]:
 
 def test_in_step_repo_has_no_mismatch(repo: Path) -> None:
     cfg, charts = load(repo)
-    assert version.check(cfg, semver.parse("0.9.0"), charts) == []
-    fields = {(f.chart, f.field) for f in version.plan(cfg, semver.parse("0.9.0"), charts)}
+    assert sync.check(cfg, semver.parse("0.9.0"), charts) == []
+    fields = {(f.chart, f.field) for f in sync.plan(cfg, semver.parse("0.9.0"), charts)}
     assert ("umbrella", "dependencies[0].version") in fields
     assert ("umbrella", "dependencies[1].version") in fields
     assert ("umbrella", "dependencies[2].version") not in fields  # an OCI dependency is not ours
@@ -35,7 +37,7 @@ def test_in_step_repo_has_no_mismatch(repo: Path) -> None:
 def test_sync_changes_only_the_values(repo: Path) -> None:
     cfg, charts = load(repo)
     before = {c.name: c.chart_yaml.read_text() for c in charts}
-    changes = version.sync(cfg, semver.parse("1.0.0-beta.214"), charts)
+    changes = sync.sync(cfg, semver.parse("1.0.0-beta.214"), charts)
     assert len(changes) == 7
     app = (repo / "charts/app/Chart.yaml").read_text()
     assert app == before["app"].replace('"0.9.0"', '"1.0.0-beta.214"').replace("'0.9.0'", "'1.0.0-beta.214'")
@@ -49,12 +51,12 @@ def test_sync_changes_only_the_values(repo: Path) -> None:
     cache = (repo / "charts/cache/Chart.yaml").read_text()
     assert cache == before["cache"].replace("version: 0.9.0", "version: 1.0.0-beta.214")
     _, charts = load(repo)
-    assert version.check(cfg, semver.parse("1.0.0-beta.214"), charts) == []
+    assert sync.check(cfg, semver.parse("1.0.0-beta.214"), charts) == []
 
 
 def test_check_lists_each_mismatch(repo: Path) -> None:
     cfg, charts = load(repo)
-    mismatches = version.check(cfg, semver.parse("1.0.0"), charts)
+    mismatches = sync.check(cfg, semver.parse("1.0.0"), charts)
     rows = {(f.file, f.field, f.found, f.expected) for f in mismatches}
     assert ("charts/app/Chart.yaml", "version", "0.9.0", "1.0.0") in rows
     assert ("charts/umbrella/Chart.yaml", "dependencies[1].version", "0.9.0", "1.0.0") in rows
@@ -65,7 +67,7 @@ def test_missing_app_version_is_added_when_following(repo: Path) -> None:
     path = repo / "charts/app/Chart.yaml"
     path.write_text("apiVersion: v2\nname: app\nversion: 0.9.0\ndescription: x\n")
     cfg, charts = load(repo)
-    version.sync(cfg, semver.parse("0.9.1"), charts)
+    sync.sync(cfg, semver.parse("0.9.1"), charts)
     assert path.read_text() == 'apiVersion: v2\nname: app\nversion: 0.9.1\nappVersion: "0.9.1"\ndescription: x\n'
 
 
@@ -73,7 +75,7 @@ def test_crlf_chart_keeps_its_line_endings(repo: Path) -> None:
     path = repo / "charts/cache/Chart.yaml"
     path.write_bytes(b"apiVersion: v2\r\nname: cache\r\nversion: 0.9.0\r\n")
     cfg, charts = load(repo)
-    version.sync(cfg, semver.parse("0.9.1"), charts)
+    sync.sync(cfg, semver.parse("0.9.1"), charts)
     assert path.read_bytes() == b"apiVersion: v2\r\nname: cache\r\nversion: 0.9.1\r\n"
 
 
@@ -92,7 +94,7 @@ def test_broken_chart_yaml_changes_nothing(repo: Path, text: str, message: str) 
     snapshot = {p: p.read_bytes() for p in repo.rglob("*") if p.is_file()}
     with pytest.raises(ChartError) as err:
         _cfg, charts = load(repo)
-        version.set_version(config.load(repo, environ={}), semver.parse("2.0.0"), charts)
+        sync.set_version(config.load(repo, environ={}), semver.parse("2.0.0"), charts)
     assert message in str(err.value)
     assert {p: p.read_bytes() for p in repo.rglob("*") if p.is_file()} == snapshot
 
@@ -136,10 +138,10 @@ def test_version_file_errors(tmp_path: Path, raw: bytes | None, message: str) ->
     if raw is not None:
         path.write_bytes(raw)
     with pytest.raises(VersionError) as err:
-        version.read_version(path)
+        versionfile.read_version(path)
     assert message in str(err.value)
 
 
 def test_version_file_without_newline_is_fine(tmp_path: Path) -> None:
     (tmp_path / "version").write_text("1.0.0-beta.213")
-    assert str(version.read_version(tmp_path / "version")) == "1.0.0-beta.213"
+    assert str(versionfile.read_version(tmp_path / "version")) == "1.0.0-beta.213"

@@ -22,8 +22,10 @@ def _suggest(current: str) -> str:
 
 def check(root: Path, base: str | None) -> int:
     from chartship import config as cfgmod
-    from chartship import git, report, semver, version
+    from chartship import report
     from chartship.errors import ConfigError, VersionError
+    from chartship.tools import git
+    from chartship.version import semver, versionfile
 
     cfg = cfgmod.load(root)
     if base:
@@ -43,16 +45,16 @@ def check(root: Path, base: str | None) -> int:
     changed = common.files_by_chart(cfg, files)
     if not changed:
         return 0
-    old_text = git.file_at(root, against, version.VERSION_FILE)
+    old_text = git.file_at(root, against, versionfile.VERSION_FILE)
     if old_text is None:
-        report.note(f"version-bump-required: {label} has no {version.VERSION_FILE} file, so there is nothing to compare with")
+        report.note(f"version-bump-required: {label} has no {versionfile.VERSION_FILE} file, so there is nothing to compare with")
         return 0
     try:
-        old = semver.parse(old_text.strip(), f"{version.VERSION_FILE} at {label}")
+        old = semver.parse(old_text.strip(), f"{versionfile.VERSION_FILE} at {label}")
     except VersionError as exc:
         report.note(f"version-bump-required: cannot compare ({exc})")
         return 0
-    current = version.read_version(cfg.version_file)
+    current = versionfile.read_version(cfg.version_file)
     if current > old:
         return 0
     first_dir, first_files = next(iter(changed.items()))
@@ -63,7 +65,7 @@ def check(root: Path, base: str | None) -> int:
     report.error(
         f"{names} changed ({example}{f' and {more} more file(s)' if more else ''}) but version {current} is {relation} "
         f"{old} at {label}; bump it: `invoke version.bump --part {_suggest(str(current))}` (or --part patch/minor/major), "
-        f"then stage {version.VERSION_FILE} and the Chart.yaml files"
+        f"then stage {versionfile.VERSION_FILE} and the Chart.yaml files"
     )
     return 1
 

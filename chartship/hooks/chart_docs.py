@@ -12,7 +12,8 @@ from chartship.hooks import common
 
 def check(root: Path, files: Sequence[str]) -> int:
     from chartship import config as cfgmod
-    from chartship import docs, report
+    from chartship import report
+    from chartship.charts import docs
 
     cfg = cfgmod.load(root)
     charts = common.files_by_chart(cfg, files)

@@ -36,7 +36,7 @@ def root() -> Path:
 
 def files_by_chart(cfg: Config, files: Iterable[str]) -> dict[Path, list[str]]:
     """Chart folder -> the given files inside it (relative to the chart), charts in discovery order."""
-    from chartship import chart
+    from chartship.charts import chart
 
     dirs = chart.chart_dirs(cfg)
     found: dict[Path, list[str]] = {}

@@ -17,8 +17,8 @@ from typing import TYPE_CHECKING
 from chartship.hooks import common
 
 if TYPE_CHECKING:
+    from chartship.charts.values import Stack
     from chartship.config import Config
-    from chartship.values import Stack
 
 MISSING_DEPS = "missing these dependencies"
 SUMMARY_PREFIX = "Error: "  # helm's closing "Error: 1 chart(s) linted, 1 chart(s) failed"
@@ -26,7 +26,7 @@ SUMMARY_PREFIX = "Error: "  # helm's closing "Error: 1 chart(s) linted, 1 chart(
 
 def _lint(cfg: Config, chart_dir: Path, stack: Stack) -> list[str]:
     """The problems of one helm lint run (empty when it passed)."""
-    from chartship import helm
+    from chartship.tools import helm
 
     result = helm.lint(cfg.root, chart_dir, tuple(chart_dir / f for f in stack.files), strict=True)
     if result.ok:
@@ -43,7 +43,9 @@ def _label(stack: Stack) -> str:
 
 def check(root: Path, files: Sequence[str]) -> int:
     from chartship import config as cfgmod
-    from chartship import helm, report, values
+    from chartship import report
+    from chartship.charts import values
+    from chartship.tools import helm
 
     cfg = cfgmod.load(root)
     charts = common.files_by_chart(cfg, files)

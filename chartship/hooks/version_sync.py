@@ -14,23 +14,25 @@ import os
 from collections.abc import Sequence
 from pathlib import Path
 
-from chartship import quickcheck
-from chartship.hooks import common
+from chartship.hooks import common, fastpath
 
 
 def check(root: Path, fix: bool) -> int:
     """The full check (or sync with ``fix``) through chartship.version; 0 when in step."""
-    from chartship import chart, report, version
     from chartship import config as cfgmod
+    from chartship import report
+    from chartship.charts import chart
+    from chartship.version import sync as syncmod
+    from chartship.version import versionfile
 
     cfg = cfgmod.load(root)
-    v = version.read_version(cfg.version_file)
+    v = versionfile.read_version(cfg.version_file)
     charts = chart.discover(cfg)
     if fix:
-        for f in version.sync(cfg, v, charts):
+        for f in syncmod.sync(cfg, v, charts):
             report.out(f"wrote {f.file}: {f.field} {f.found} -> {f.expected}")
         return 0
-    mismatches = version.check(cfg, v, charts)
+    mismatches = syncmod.check(cfg, v, charts)
     for f in mismatches:
         report.error(f"{f.file}: {f.field} is {f.found or '(missing)'} but the version file says {f.expected}")
     if mismatches:
@@ -45,6 +47,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("files", nargs="*", help="ignored: every chart is checked")
     args = parser.parse_args(argv)
     root = common.root()
-    if not args.fix and quickcheck.in_step(root, os.environ):
+    if not args.fix and fastpath.in_step(root, os.environ):
         return 0
     return common.edge(lambda: check(root, args.fix))

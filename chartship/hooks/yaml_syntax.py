@@ -16,15 +16,16 @@ SUFFIXES = (".yaml", ".yml")
 
 def check(root: Path, files: Sequence[str]) -> int:
     from chartship import config as cfgmod
-    from chartship import report, yamlcheck, yamlio
+    from chartship import report, yamlio
     from chartship.errors import ChartError
+    from chartship.tools import yamllint as yamllintmod
 
     cfg = cfgmod.load(root)
     candidates = [
         d / name
         for d, names in common.files_by_chart(cfg, files).items()
         for name in names
-        if name.endswith(SUFFIXES) and not ("/" in name and name.split("/", 1)[0] in yamlcheck.SKIP_DIRS)
+        if name.endswith(SUFFIXES) and not ("/" in name and name.split("/", 1)[0] in yamllintmod.SKIP_DIRS)
     ]
     failed = False
     parsed: list[Path] = []
@@ -38,7 +39,7 @@ def check(root: Path, files: Sequence[str]) -> int:
             failed = True
             continue
         parsed.append(path)
-    for p in yamlcheck.run(root, parsed):
+    for p in yamllintmod.run(root, parsed):
         where = common.rel(cfg, p.file if p.file.is_absolute() else root / p.file)
         line = f"{where}:{p.line}:{p.col}: [{p.level}] {p.message}"
         if p.level == "error":

@@ -19,16 +19,17 @@ from chartship.tasks.common import config, edge
 def test(c: Context, provider: str = "", keep: bool = False, chart: list[str] | None = None, target: str = "",
          json: bool = False) -> None:
     """Per chart in a fresh namespace: install previous version, upgrade to the working tree, helm test, rollback."""
-    from chartship import chart as chartmod
-    from chartship import cluster, clustertest, report
+    from chartship import report
+    from chartship.charts import chart as chartmod
+    from chartship.cluster import clustertest, providers
     from chartship.config import release_target
     from chartship.errors import CheckFailed
 
     cfg = config(c, default_target=target or None)
     charts = chartmod.discover(cfg, chart or [])
-    chosen = provider or cluster.default_provider(cfg.root)
+    chosen = provider or providers.default_provider(cfg.root)
     report.note(f"cluster test with provider {chosen}: {', '.join(ch.name for ch in charts)}")
-    with cluster.provide(cfg, chosen, keep, log=report.note) as cl:
+    with providers.provide(cfg, chosen, keep, log=report.note) as cl:
         steps = clustertest.run(cfg, charts, cl, release_target(cfg), report.note)
     if json:
         report.emit_json({"provider": chosen, "ok": all(s.status != "failed" for s in steps),

@@ -14,7 +14,8 @@ def show(c: Context, json: bool = False) -> None:
     """Show the effective configuration and where each setting came from."""
     from dataclasses import asdict
 
-    from chartship import chart, report
+    from chartship import report
+    from chartship.charts import chart
 
     cfg = config(c)
     charts = chart.discover(cfg)

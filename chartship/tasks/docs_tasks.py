@@ -13,9 +13,9 @@ from chartship.tasks.common import config, edge
 @edge
 def docs(c: Context, check: bool = False, chart: list[str] | None = None) -> None:
     """Generate each chart's README.md from Chart.yaml and `# --` comments in values.yaml."""
-    from chartship import chart as chartmod
-    from chartship import docs as docsmod
     from chartship import report
+    from chartship.charts import chart as chartmod
+    from chartship.charts import docs as docsmod
     from chartship.errors import CheckFailed
 
     cfg = config(c)

@@ -11,7 +11,7 @@ from invoke.tasks import task
 from chartship.tasks.common import config, edge
 
 if TYPE_CHECKING:
-    from chartship.chart import Chart
+    from chartship.charts.chart import Chart
     from chartship.config import Config
 
 CHART_HELP = "this chart (repeatable)"
@@ -25,7 +25,7 @@ SELECT_HELP = {
 
 
 def _setup(c: Context, jobs: int) -> tuple[Config, list[Chart]]:
-    from chartship import chart as chartmod
+    from chartship.charts import chart as chartmod
 
     cfg = config(c, jobs=jobs or None)
     return cfg, chartmod.discover(cfg)
@@ -33,8 +33,9 @@ def _setup(c: Context, jobs: int) -> tuple[Config, list[Chart]]:
 
 def _select(cfg: Config, charts: list[Chart], chart: list[str] | None, all_: bool, changed_since: str) -> list[str]:
     """--chart names, --all, or the charts changed since a ref; [] means nothing to do (already said)."""
-    from chartship import changes, report
-    from chartship import chart as chartmod
+    from chartship import report
+    from chartship.charts import changes
+    from chartship.charts import chart as chartmod
     from chartship.errors import ConfigError
 
     if chart and (all_ or changed_since):
@@ -59,7 +60,8 @@ def _select(cfg: Config, charts: list[Chart], chart: list[str] | None, all_: boo
 @edge
 def deps(c: Context, chart: list[str] | None = None, jobs: int = 0, target: str = "") -> None:
     """Build chart dependencies (Chart.lock respected), file:// subcharts before umbrellas."""
-    from chartship import report, workspace
+    from chartship import report
+    from chartship.build import workspace
 
     cfg, charts = _setup(c, jobs)
     names = [ch.name for ch in charts if ch.dependencies] if not chart else _select(cfg, charts, chart, False, "")
@@ -76,8 +78,8 @@ def deps(c: Context, chart: list[str] | None = None, jobs: int = 0, target: str 
 def lint(c: Context, chart: list[str] | None = None, all: bool = False, changed_since: str = "",  # noqa: A002
          jobs: int = 0, json: bool = False, target: str = "") -> None:
     """Lint charts in parallel: Chart.yaml, helm lint --strict per environment, yamllint, values schema."""
-    from chartship import lint as lintmod
     from chartship import report
+    from chartship.build import lint as lintmod
     from chartship.errors import CheckFailed
 
     cfg, charts = _setup(c, jobs)
@@ -93,8 +95,8 @@ def lint(c: Context, chart: list[str] | None = None, all: bool = False, changed_
 
 
 def print_lint(result: object) -> None:
-    from chartship import lint as lintmod
     from chartship import report
+    from chartship.build import lint as lintmod
 
     assert isinstance(result, lintmod.Report)
     if not result.charts:
@@ -117,8 +119,8 @@ def build(c: Context, chart: list[str] | None = None, latest: bool = False, no_l
     """Lint and package charts reproducibly into dist/charts/ with SHA256SUMS and manifest.json."""
     from dataclasses import asdict
 
-    from chartship import build as buildmod
     from chartship import report
+    from chartship.build import build as buildmod
 
     cfg, charts = _setup(c, jobs)
     names = _select(cfg, charts, chart, False, "") if chart else [ch.name for ch in charts]
@@ -147,8 +149,9 @@ def build(c: Context, chart: list[str] | None = None, latest: bool = False, no_l
 def test(c: Context, chart: list[str] | None = None, all: bool = False, changed_since: str = "",  # noqa: A002
          jobs: int = 0, json: bool = False, target: str = "") -> None:
     """Dry-run every chart x environment without a cluster: helm template, then helm install --dry-run=client."""
-    from chartship import helmtest, report
+    from chartship import report
     from chartship.errors import CheckFailed
+    from chartship.validate import helmtest
 
     cfg, charts = _setup(c, jobs)
     names = _select(cfg, charts, chart, all, changed_since) if (chart or changed_since) else [ch.name for ch in charts]
@@ -164,6 +167,6 @@ def test(c: Context, chart: list[str] | None = None, all: bool = False, changed_
 
 
 def all_ok(cases: Sequence[object]) -> bool:
-    from chartship import helmtest
+    from chartship.validate import helmtest
 
     return all(isinstance(x, helmtest.Case) and x.ok for x in cases)

@@ -12,7 +12,8 @@ from chartship.tasks.common import edge, root
 @edge
 def install(c: Context) -> None:
     """Install the git hooks of .pre-commit-config.yaml into .git/hooks (pre-commit install)."""
-    from chartship import precommit, report
+    from chartship import report
+    from chartship.tools import precommit
 
     result = precommit.install(root(c))
     report.out(result.stdout.strip() or "pre-commit hooks installed")
@@ -22,8 +23,9 @@ def install(c: Context) -> None:
 @edge
 def run(c: Context, hook: str = "") -> None:
     """Run every hook on every file (pre-commit run --all-files)."""
-    from chartship import precommit, report
+    from chartship import report
     from chartship.errors import CheckFailed
+    from chartship.tools import precommit
 
     result = precommit.run_all(root(c), hook or None)
     if result.stdout.strip():

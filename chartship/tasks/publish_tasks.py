@@ -11,7 +11,7 @@ from chartship.tasks.common import config, edge
 
 if TYPE_CHECKING:
     from chartship.config import Config, Target
-    from chartship.publish import Outcome
+    from chartship.publish.push import Outcome
 
 TARGET_HELP = {
     "target": "release target from invoke.yaml (default: default_target; env CHARTSHIP_TARGET)",
@@ -50,12 +50,12 @@ def _report(outcomes: list[Outcome], json: bool, dry_run: bool) -> None:
 def push(c: Context, latest: bool = False, force: bool = False, dry_run: bool = False, json: bool = False,
          target: str = "", registry: str = "", plain_http: bool = False, chart: list[str] | None = None) -> None:
     """Push the built packages (dist/charts) to the target; skip what is already published."""
-    from chartship import release
+    from chartship.publish import deploy as deploymod
 
     cfg, tgt = _target(c, target, registry, plain_http)
-    outcomes = release.push(cfg, tgt, chart or [], latest, force, dry_run)
+    outcomes = deploymod.push(cfg, tgt, chart or [], latest, force, dry_run)
     _report(outcomes, json, dry_run)
-    release.raise_if_failed(outcomes)
+    deploymod.raise_if_failed(outcomes)
 
 
 @task(iterable=["chart"], help={
@@ -68,15 +68,16 @@ def deploy(c: Context, latest: bool = False, force: bool = False, json: bool = F
     """Build, then push: lint, package, publish, tag latest. Re-running with nothing changed uploads nothing."""
     from dataclasses import asdict
 
-    from chartship import build as buildmod
-    from chartship import release, report
+    from chartship import report
+    from chartship.build import build as buildmod
+    from chartship.publish import deploy as deploymod
     from chartship.tasks import helm_tasks
 
     if not json:
         helm_tasks.build(c, latest=latest, chart=chart, target=target)
         push(c, latest=latest, force=force, target=target, registry=registry, plain_http=plain_http, chart=chart)
         return
-    from chartship import chart as chartmod
+    from chartship.charts import chart as chartmod
 
     cfg, tgt = _target(c, target, registry, plain_http)
     charts = chartmod.discover(cfg)
@@ -85,11 +86,11 @@ def deploy(c: Context, latest: bool = False, force: bool = False, json: bool = F
     if built.lint is not None and not built.lint.ok:
         report.emit_json({"ok": False, "lint": built.lint.as_dict()})
         raise buildmod.check_failed(built.lint)
-    outcomes = release.push(cfg, tgt, chart or [], latest, force, False)
-    report.emit_json({"ok": not release.failed(outcomes), "version": built.version, "rebuilt": not built.reused,
+    outcomes = deploymod.push(cfg, tgt, chart or [], latest, force, False)
+    report.emit_json({"ok": not deploymod.failed(outcomes), "version": built.version, "rebuilt": not built.reused,
                       "packages": [asdict(e) for e in built.entries], "results": [o.as_dict() for o in outcomes],
                       "up_to_date": all(o.status == "skipped" for o in outcomes)})
-    release.raise_if_failed(outcomes)
+    deploymod.raise_if_failed(outcomes)
 
 
 @task(help={"ref": "oci://HOST[:PORT]/PATH/CHART", "tag": "an alias tag such as latest",
@@ -97,13 +98,15 @@ def deploy(c: Context, latest: bool = False, force: bool = False, json: bool = F
 @edge
 def resolve(c: Context, ref: str, tag: str, plain_http: bool = False, target: str = "") -> None:
     """Print the chart version behind an alias tag (helm install --version latest does not work; this does)."""
-    from chartship import oci, publish, report
+    from chartship import report
+    from chartship.publish import push as pushmod
+    from chartship.registry import oci
 
     parsed = oci.Ref.parse(ref)
     cfg = config(c)
     tgt = _ref_target(cfg, parsed.host, target, plain_http)
-    with publish.session(cfg.root, tgt, login_helm=False) as s:
-        report.out(publish.resolve(s.client, parsed.repository, tag))
+    with pushmod.session(cfg.root, tgt, login_helm=False) as s:
+        report.out(pushmod.resolve(s.client, parsed.repository, tag))
 
 
 @task(help={"ref": "oci://HOST[:PORT]/PATH/CHART", "version": "a chart version or an alias tag such as latest",
@@ -115,17 +118,21 @@ def pull(c: Context, ref: str, version: str, destination: str = "dist/pulled", p
     """helm pull that also understands alias tags: --version latest resolves to the real version first."""
     from pathlib import Path
 
-    from chartship import helm, oci, publish, report, semver
+    from chartship import report
     from chartship.errors import VersionError
+    from chartship.publish import push as pushmod
+    from chartship.registry import oci
+    from chartship.tools import helm
+    from chartship.version import semver
 
     parsed = oci.Ref.parse(ref)
     cfg = config(c)
     tgt = _ref_target(cfg, parsed.host, target, plain_http)
-    with publish.session(cfg.root, tgt) as s:
+    with pushmod.session(cfg.root, tgt) as s:
         try:
             concrete = str(semver.parse(semver.from_oci_tag(version)))
         except VersionError:
-            concrete = publish.resolve(s.client, parsed.repository, version)
+            concrete = pushmod.resolve(s.client, parsed.repository, version)
             report.note(f"{version} -> {concrete}")
         path = helm.pull(cfg.root, ref, concrete, cfg.root / Path(destination), tgt.plain_http, s.registry_config)
     report.out(str(path.relative_to(cfg.root) if path.is_relative_to(cfg.root) else path))
@@ -142,7 +149,7 @@ def _ref_target(cfg: Config, host: str, target: str, plain_http: bool) -> Target
 
 
 def _local(host: str) -> bool:
-    from chartship.release import LOCAL_HOSTS
+    from chartship.publish.deploy import LOCAL_HOSTS
 
     return host.partition(":")[0] in LOCAL_HOSTS
 
@@ -151,11 +158,12 @@ def _local(host: str) -> bool:
 @edge
 def notes(c: Context, target: str = "", registry: str = "", plain_http: bool = False, chart: list[str] | None = None) -> None:
     """Write dist/RELEASE_NOTES.md: version, OCI ref, digest, helm install/pull commands per chart."""
-    from chartship import release, report
-    from chartship.version import write_atomic
+    from chartship import report
+    from chartship.publish import deploy as deploymod
+    from chartship.version.versionfile import write_atomic
 
     cfg, tgt = _target(c, target, registry, plain_http)
-    text = release.release_notes(cfg, tgt, chart or [])
+    text = deploymod.release_notes(cfg, tgt, chart or [])
     path = cfg.root / "dist" / "RELEASE_NOTES.md"
     path.parent.mkdir(parents=True, exist_ok=True)
     write_atomic(path, text)

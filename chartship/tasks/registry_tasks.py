@@ -14,12 +14,12 @@ if TYPE_CHECKING:
 
 
 def _local(c: Context) -> tuple[Config, int, str]:
-    from chartship import release
     from chartship.errors import ConfigError
+    from chartship.publish import deploy
 
     cfg = config(c)
     target = cfg.target("local")
-    port = release.local_port(target)
+    port = deploy.local_port(target)
     if port is None:
         raise ConfigError(f"target 'local' ({target.url}) is not on 127.0.0.1/localhost; the embedded registry serves only there")
     return cfg, port, target.host.partition(":")[0]
@@ -29,10 +29,12 @@ def _local(c: Context) -> tuple[Config, int, str]:
 @edge
 def up(c: Context) -> None:
     """Start the local registry (docker-registry on 127.0.0.1, data in .cache/registry)."""
-    from chartship import registry, release, report
+    from chartship import report
+    from chartship.publish import deploy
+    from chartship.tools import registry_server
 
     cfg, port, host = _local(c)
-    st = registry.start(cfg.root / release.REGISTRY_STATE, port, host)
+    st = registry_server.start(cfg.root / deploy.REGISTRY_STATE, port, host)
     report.out(f"local registry running at {st.url} (pid {st.pid})")
 
 
@@ -40,10 +42,12 @@ def up(c: Context) -> None:
 @edge
 def down(c: Context) -> None:
     """Stop the local registry (its data stays in .cache/registry)."""
-    from chartship import registry, release, report
+    from chartship import report
+    from chartship.publish import deploy
+    from chartship.tools import registry_server
 
     cfg, _port, _host = _local(c)
-    stopped = registry.stop(cfg.root / release.REGISTRY_STATE)
+    stopped = registry_server.stop(cfg.root / deploy.REGISTRY_STATE)
     report.out("local registry stopped" if stopped else "local registry was not running")
 
 
@@ -51,10 +55,12 @@ def down(c: Context) -> None:
 @edge
 def status(c: Context, json: bool = False) -> None:
     """Show whether the local registry runs and answers."""
-    from chartship import registry, release, report
+    from chartship import report
+    from chartship.publish import deploy
+    from chartship.tools import registry_server
 
     cfg, port, host = _local(c)
-    st = registry.status(cfg.root / release.REGISTRY_STATE, port, host)
+    st = registry_server.status(cfg.root / deploy.REGISTRY_STATE, port, host)
     if json:
         report.emit_json(st.as_dict())
     else:

@@ -10,9 +10,9 @@ from invoke.tasks import Task, task
 from chartship.tasks.common import config, edge
 
 if TYPE_CHECKING:
-    from chartship.chart import Chart
+    from chartship.charts.chart import Chart
+    from chartship.cluster.releases import Place
     from chartship.config import Config
-    from chartship.operate import Place
 
 PLACE_HELP = {
     "chart": "the chart (required when the repository has several)",
@@ -33,7 +33,7 @@ INSTALL_HELP = {
 
 
 def _chart(cfg: Config, name: str) -> Chart:
-    from chartship import chart as chartmod
+    from chartship.charts import chart as chartmod
     from chartship.errors import ChartError
 
     if name:
@@ -46,7 +46,7 @@ def _chart(cfg: Config, name: str) -> Chart:
 
 
 def _place(chart: str, release: str, namespace: str, kube_context: str) -> Place:
-    from chartship.operate import Place
+    from chartship.cluster.releases import Place
 
     return Place(release or chart, namespace or "default", kube_context or None)
 
@@ -64,14 +64,15 @@ def install(c: Context, chart: str = "", env: str = "", version: str = "", sourc
     """helm upgrade --install --wait with an environment's values; rolls back on failure."""
     from pathlib import Path
 
-    from chartship import operate, report
+    from chartship import report
+    from chartship.cluster import releases
     from chartship.config import release_target
 
     cfg = config(c, default_target=target or None)
     ch = _chart(cfg, chart)
     tgt = release_target(cfg) if source == "oci" else None
     extra = tuple(Path(v).resolve() for v in values or [])
-    out = operate.upgrade(cfg, ch, _place(ch.name, release, namespace, kube_context), env or None, source,
+    out = releases.upgrade(cfg, ch, _place(ch.name, release, namespace, kube_context), env or None, source,
                           version or None, tgt, timeout, extra)
     if json:
         report.emit_json(out.as_dict())
@@ -89,11 +90,12 @@ upgrade: Task[Any] = Task(install.body, name="upgrade", help=INSTALL_HELP, itera
 def rollback(c: Context, chart: str = "", release: str = "", namespace: str = "", kube_context: str = "",
              revision: int = 0, timeout: str = "5m") -> None:
     """helm rollback to the previous (or a given) revision and wait."""
-    from chartship import operate, report
+    from chartship import report
+    from chartship.cluster import releases
 
     cfg = config(c)
     place = _existing(cfg, chart, release, namespace, kube_context)
-    out = operate.rollback(cfg, place, revision or None, timeout)
+    out = releases.rollback(cfg, place, revision or None, timeout)
     report.out(f"{out.release}: rolled back, now revision {out.revision} ({out.status})")
 
 
@@ -102,10 +104,11 @@ def rollback(c: Context, chart: str = "", release: str = "", namespace: str = ""
 def status(c: Context, chart: str = "", release: str = "", namespace: str = "", kube_context: str = "",
            json: bool = False) -> None:
     """Show a release's status (helm status -o json, parsed)."""
-    from chartship import operate, report
+    from chartship import report
+    from chartship.cluster import releases
 
     cfg = config(c)
-    data = operate.status(cfg, _existing(cfg, chart, release, namespace, kube_context))
+    data = releases.status(cfg, _existing(cfg, chart, release, namespace, kube_context))
     if json:
         report.emit_json(data)
         return
@@ -119,10 +122,11 @@ def status(c: Context, chart: str = "", release: str = "", namespace: str = "", 
 def history(c: Context, chart: str = "", release: str = "", namespace: str = "", kube_context: str = "",
             json: bool = False) -> None:
     """Show a release's revisions (helm history -o json, parsed)."""
-    from chartship import operate, report
+    from chartship import report
+    from chartship.cluster import releases
 
     cfg = config(c)
-    rows = operate.history(cfg, _existing(cfg, chart, release, namespace, kube_context))
+    rows = releases.history(cfg, _existing(cfg, chart, release, namespace, kube_context))
     if json:
         report.emit_json(rows)
         return
@@ -136,11 +140,12 @@ def history(c: Context, chart: str = "", release: str = "", namespace: str = "",
 def uninstall(c: Context, chart: str = "", release: str = "", namespace: str = "", kube_context: str = "",
               timeout: str = "5m") -> None:
     """helm uninstall --wait."""
-    from chartship import operate, report
+    from chartship import report
+    from chartship.cluster import releases
 
     cfg = config(c)
     place = _existing(cfg, chart, release, namespace, kube_context)
-    operate.uninstall(cfg, place, timeout)
+    releases.uninstall(cfg, place, timeout)
     report.out(f"{place.release}: uninstalled from {place.namespace}")
 
 
@@ -153,8 +158,9 @@ def values_release(c: Context, image_tag: str, image_repo: str = "", chart: str 
     """Write values.release.yaml pinning the image tag (and repository) for installing a published chart."""
     from pathlib import Path
 
-    from chartship import imagetag, report
-    from chartship.version import write_atomic
+    from chartship import report
+    from chartship.charts import imagetag
+    from chartship.version.versionfile import write_atomic
 
     cfg = config(c)
     ch = _chart(cfg, chart)
@@ -170,8 +176,9 @@ def values_release(c: Context, image_tag: str, image_repo: str = "", chart: str 
 @edge
 def set_image_tag(c: Context, tag: str, chart: list[str] | None = None, key: str = "image", dry_run: bool = False) -> None:
     """Set <key>.tag in values.yaml in place, keeping comments, order and quoting."""
-    from chartship import chart as chartmod
-    from chartship import imagetag, report
+    from chartship import report
+    from chartship.charts import chart as chartmod
+    from chartship.charts import imagetag
     from chartship.errors import ChartError
 
     cfg = config(c)

@@ -22,19 +22,20 @@ def install(c: Context, source: str = "", only: list[str] | None = None, cluster
     """Install pinned helm3, helm4 (also as helm) and kubectl into .tools/bin (--cluster: kwok binaries too)."""
     import os
 
-    from chartship import report, tools
+    from chartship import report
     from chartship.errors import ToolError
+    from chartship.tools import install as installmod
 
-    names = only or list(tools.TOOLS)
-    unknown = [n for n in names if n not in tools.TOOLS]
+    names = only or list(installmod.TOOLS)
+    unknown = [n for n in names if n not in installmod.TOOLS]
     if unknown:
-        raise ToolError(f"--only {unknown[0]!r}: expected one of {', '.join(tools.TOOLS)}")
+        raise ToolError(f"--only {unknown[0]!r}: expected one of {', '.join(installmod.TOOLS)}")
     chosen = source or os.environ.get("CHARTSHIP_TOOLS_SOURCE") or "auto"
-    done = tools.install(root(c), source=chosen, names=names, log=report.note)
+    done = installmod.install(root(c), source=chosen, names=names, log=report.note)
     for item in done:
         report.out(f"{item.name} {item.version}: {item.how} ({item.path.relative_to(root(c))})")
     if cluster:
-        from chartship import clusterbin
+        from chartship.tools import clusterbin
 
         for built in clusterbin.install(root(c), clusterbin.binaries_mode(binaries), log=report.note):
             report.out(f"{built.component} {built.version}: {built.how} ({clusterbin.TOOLS_DIR})")
@@ -44,9 +45,9 @@ def install(c: Context, source: str = "", only: list[str] | None = None, cluster
 @edge
 def doctor(c: Context, json: bool = False) -> None:
     """Show which tools are found where, their versions, and what is missing."""
-    from chartship import doctor as doc
     from chartship import report
     from chartship.errors import CheckFailed
+    from chartship.tools import doctor as doc
 
     rows = doc.diagnose(root(c))
     if json:

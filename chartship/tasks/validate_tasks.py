@@ -16,10 +16,10 @@ from chartship.tasks.common import config, edge
 @edge
 def validate(c: Context, chart: list[str] | None = None, json: bool = False, jobs: int = 0, target: str = "") -> None:
     """Render every chart x environment and check schemas (Kubernetes, CRDs) and security rules; exit 1 on findings."""
-    from chartship import chart as chartmod
     from chartship import report
-    from chartship import validate as validatemod
+    from chartship.charts import chart as chartmod
     from chartship.errors import CheckFailed
+    from chartship.validate import validate as validatemod
 
     cfg = config(c, jobs=jobs or None)
     charts = chartmod.discover(cfg)
@@ -35,7 +35,7 @@ def validate(c: Context, chart: list[str] | None = None, json: bool = False, job
 
 def _print(result: object) -> None:
     from chartship import report
-    from chartship import validate as validatemod
+    from chartship.validate import validate as validatemod
 
     assert isinstance(result, validatemod.Result)
     versions = ", ".join(result.kubernetes_versions)

@@ -12,10 +12,10 @@ from chartship.tasks.common import config, edge
 if TYPE_CHECKING:
     from pathlib import Path
 
-    from chartship.chart import Chart
+    from chartship.charts.chart import Chart
     from chartship.config import Config
-    from chartship.semver import SemVer
-    from chartship.version import Field
+    from chartship.version.semver import SemVer
+    from chartship.version.sync import Field
 
 CHART_HELP = "limit to this chart (repeatable); default: every configured chart"
 
@@ -31,11 +31,14 @@ CHART_HELP = "limit to this chart (repeatable); default: every configured chart"
 @edge
 def show(c: Context, json: bool = False, dev: bool = False, branch: str = "", run: str = "") -> None:
     """Print the version from the version file (or a branch-build version)."""
-    from chartship import git, report, semver, version
+    from chartship import report
     from chartship.errors import VersionError
+    from chartship.tools import git
+    from chartship.version import semver, versionfile
+    from chartship.version import tags as tagsmod
 
     cfg = config(c)
-    v = version.read_version(cfg.version_file)
+    v = versionfile.read_version(cfg.version_file)
     branch = branch or git.current_branch(cfg.root) or ""
     run = run or git.run_number() or ""
     if dev:
@@ -49,15 +52,15 @@ def show(c: Context, json: bool = False, dev: bool = False, branch: str = "", ru
     if not json:
         report.out(str(v))
         return
-    ctx = version.TagContext(branch=branch or None, run=run or None, sha=git.short_sha(cfg.root))
-    report.emit_json({**version.describe(v), "tags": version.tags(cfg, v, ctx)})
+    ctx = tagsmod.TagContext(branch=branch or None, run=run or None, sha=git.short_sha(cfg.root))
+    report.emit_json({**versionfile.describe(v), "tags": tagsmod.tags(cfg, v, ctx)})
 
 
 @task(help={"new_version": "the new semantic version, e.g. 1.4.0", "dry_run": "show what would change, change nothing"})
 @edge
 def set(c: Context, new_version: str, dry_run: bool = False) -> None:  # noqa: A001 - task name
     """Write a new version and sync every Chart.yaml to it."""
-    from chartship import semver
+    from chartship.version import semver
 
     _apply(c, semver.parse(new_version.strip(), "version"), dry_run)
 
@@ -72,30 +75,33 @@ def set(c: Context, new_version: str, dry_run: bool = False) -> None:  # noqa: A
 @edge
 def bump(c: Context, part: str, preid: str = "", dry_run: bool = False) -> None:
     """Bump the version (1.0.0-beta.213 -> 1.0.0-beta.214) and sync every Chart.yaml."""
-    from chartship import semver, version
     from chartship.errors import VersionError
+    from chartship.version import semver, versionfile
 
     if part not in semver.PARTS:
         raise VersionError(f"--part {part!r}: expected one of {', '.join(semver.PARTS)}")
     cfg = config(c)
-    current = version.read_version(cfg.version_file)
+    current = versionfile.read_version(cfg.version_file)
     new = semver.bump(current, part, preid or None)
     _apply(c, new, dry_run, current=str(current))
 
 
 def _apply(c: Context, new: SemVer, dry_run: bool, current: str | None = None) -> None:
-    from chartship import chart, report, version
+    from chartship import report
+    from chartship.charts import chart
     from chartship.errors import VersionError
+    from chartship.version import sync as syncmod
+    from chartship.version import versionfile
 
     cfg = config(c)
     if current is None and cfg.version_file.exists():
         try:
-            current = str(version.read_version(cfg.version_file))
+            current = str(versionfile.read_version(cfg.version_file))
         except VersionError:
             current = None  # set may repair a broken version file
     charts = chart.discover(cfg)
     fresh = _fresh_readmes(cfg, charts)
-    changes = version.set_version(cfg, new, charts, dry_run=dry_run)
+    changes = syncmod.set_version(cfg, new, charts, dry_run=dry_run)
     prefix = "would set" if dry_run else "set"
     report.out(f"{prefix} version {current or '(none)'} -> {new}")
     _print_changes(changes, dry_run)
@@ -104,7 +110,7 @@ def _apply(c: Context, new: SemVer, dry_run: bool, current: str | None = None) -
 
 def _fresh_readmes(cfg: Config, charts: list[Chart]) -> list[Path]:
     """Chart folders whose README is generated and up to date (before a version change)."""
-    from chartship import docs
+    from chartship.charts import docs
     from chartship.errors import ChartshipError
 
     dirs = [c.path for c in charts if (c.path / "README.md").is_file()]
@@ -117,7 +123,8 @@ def _fresh_readmes(cfg: Config, charts: list[Chart]) -> list[Path]:
 
 def _refresh_readmes(cfg: Config, fresh: list[Path], changes: list[Field], dry_run: bool, quiet: bool = False) -> list[str]:
     """Generated READMEs show the chart version: rewrite those that were up to date, so they stay so."""
-    from chartship import docs, report
+    from chartship import report
+    from chartship.charts import docs
 
     touched = {f.file.rsplit("/Chart.yaml", 1)[0] for f in changes}
     dirs = [d for d in fresh if d.relative_to(cfg.root).as_posix() in touched]
@@ -141,15 +148,17 @@ def _print_changes(changes: list[Field], dry_run: bool) -> None:
 @edge
 def sync(c: Context, chart: list[str] | None = None, dry_run: bool = False, json: bool = False) -> None:
     """Write the version into Chart.yaml version, appVersion and lockstep dependencies."""
-    from chartship import chart as chartmod
-    from chartship import report, version
+    from chartship import report
+    from chartship.charts import chart as chartmod
+    from chartship.version import sync as syncmod
+    from chartship.version import versionfile
 
     cfg = config(c)
-    v = version.read_version(cfg.version_file)
+    v = versionfile.read_version(cfg.version_file)
     charts = chartmod.discover(cfg)
     chosen = chartmod.select(cfg, charts, chart or [])
     fresh = _fresh_readmes(cfg, chosen)
-    changes = version.sync(cfg, v, chosen, dry_run=dry_run)
+    changes = syncmod.sync(cfg, v, chosen, dry_run=dry_run)
     if not json:
         _print_changes(changes, dry_run)
     readmes = _refresh_readmes(cfg, fresh, changes, dry_run, quiet=json)
@@ -169,15 +178,17 @@ def sync(c: Context, chart: list[str] | None = None, dry_run: bool = False, json
 @edge
 def check(c: Context, tag: str = "", chart: list[str] | None = None, json: bool = False) -> None:
     """Exit 1 when a Chart.yaml (or --tag) disagrees with the version file."""
-    from chartship import chart as chartmod
-    from chartship import report, semver, version
+    from chartship import report
+    from chartship.charts import chart as chartmod
     from chartship.errors import CheckFailed
+    from chartship.version import semver, versionfile
+    from chartship.version import sync as syncmod
 
     cfg = config(c)
-    v = version.read_version(cfg.version_file)
+    v = versionfile.read_version(cfg.version_file)
     all_charts = chartmod.discover(cfg)
     names = {ch.name for ch in chartmod.select(cfg, all_charts, chart)} if chart else None
-    mismatches = [f for f in version.check(cfg, v, all_charts) if names is None or f.chart in names]
+    mismatches = [f for f in syncmod.check(cfg, v, all_charts) if names is None or f.chart in names]
     tag_problem = None
     if tag:
         wanted = semver.strip_tag_prefix(tag.strip())

@@ -7,8 +7,9 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from chartship import git, helm, tools
 from chartship.errors import ToolError
+from chartship.tools import git, helm
+from chartship.tools import install as installmod
 
 
 @dataclass(frozen=True)
@@ -41,7 +42,7 @@ def _helm_row(name: str, path: Path | None, source: str, required: bool, want: s
 
 def _cluster_row(root: Path) -> Row:
     """The kwok cluster binaries (optional: only the kwok cluster test needs them)."""
-    from chartship import clusterbin
+    from chartship.tools import clusterbin
 
     try:
         found = clusterbin.locate(root)
@@ -55,7 +56,7 @@ def _cluster_row(root: Path) -> Row:
 
 def diagnose(root: Path) -> list[Row]:
     try:
-        pins: dict[str, tools.Pin] = tools.read_lock(root)
+        pins: dict[str, installmod.Pin] = installmod.read_lock(root)
     except ToolError:
         pins = {}
     bindir = root / ".tools" / "bin"
@@ -72,7 +73,7 @@ def diagnose(root: Path) -> list[Row]:
     if kubectl is None:
         rows.append(Row("kubectl", "missing", None, None, None, "run `invoke tools.install`", False))
     else:
-        pinned = tools.pinned_version(root, kubectl)
+        pinned = installmod.pinned_version(root, kubectl)
         rows.append(Row("kubectl", "ok", pinned, str(kubectl), kubectl_source,
                         "" if pinned else "not the pinned build", False))
 

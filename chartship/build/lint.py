@@ -10,10 +10,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from chartship import chart as chartmod
-from chartship import helm, semver, values, workspace, yamlcheck
+from chartship.build import workspace
+from chartship.charts import chart as chartmod
+from chartship.charts import values
 from chartship.config import Config
 from chartship.errors import ChartshipError
+from chartship.tools import helm
+from chartship.tools import yamllint as yamllintmod
+from chartship.version import semver
 
 CHECKS = ("chart.yaml", "prepare", "helm-lint", "yamllint", "schema")
 OK, FAIL, SKIP = "ok", "FAIL", "skip"
@@ -79,13 +83,13 @@ def _yamllint(cfg: Config, ws: workspace.Workspace, names: Sequence[str], report
     files: list[Path] = []
     for name in names:
         c = ws.chart(name)
-        for f in yamlcheck.chart_files(c.path):
+        for f in yamllintmod.chart_files(c.path):
             owners[f] = (name, f"{ws.source[name].rel}/{f.relative_to(c.path).as_posix()}")
             files.append(f)
     for name in names:
         if not any(owner == name for owner, _rel in owners.values()):
             report.charts[name]["yamllint"] = Outcome(SKIP, ["no YAML files"])
-    for prob in yamlcheck.run(cfg.root, files):
+    for prob in yamllintmod.run(cfg.root, files):
         name, rel = owners.get(prob.file, owners.get(ws.root / prob.file, ("", str(prob.file))))
         if not name:
             continue

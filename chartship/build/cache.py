@@ -11,9 +11,11 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from chartship import __version__, helm, package, patches, workspace
-from chartship import chart as chartmod
+from chartship import __version__
+from chartship.build import package, patches, workspace
+from chartship.charts import chart as chartmod
 from chartship.config import Config
+from chartship.tools import helm
 
 INPUTS_FILE = ".charts-inputs.json"  # beside dist/charts, tied to its manifest.json
 CONFIG_FILES = ("invoke.yaml", ".yamllint", ".yamllint.yaml", ".yamllint.yml")

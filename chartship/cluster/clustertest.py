@@ -9,11 +9,14 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 
-from chartship import chart as chartmod
-from chartship import kubectl, operate, publish, semver, version
-from chartship.cluster import Cluster
+from chartship.charts import chart as chartmod
+from chartship.cluster import releases
+from chartship.cluster.providers import Cluster
 from chartship.config import Config, Target
 from chartship.errors import ChartshipError
+from chartship.publish import push
+from chartship.tools import kubectl
+from chartship.version import semver, versionfile
 
 TEST_VALUES = "values-test.yaml"
 
@@ -34,14 +37,15 @@ def previous_version(cfg: Config, chart: str, target: Target | None) -> tuple[st
     """The highest published version below the working tree's, and why there is none."""
     if target is None:
         return None, "no target to look for a previous version"
-    from chartship import registry, release
+    from chartship.publish import deploy
+    from chartship.tools import registry_server
 
-    port = release.local_port(target)
-    if port is not None and not registry.answering(target.host.partition(":")[0], port):
+    port = deploy.local_port(target)
+    if port is not None and not registry_server.answering(target.host.partition(":")[0], port):
         return None, f"the local registry ({target.url}) is not running"
-    current = version.read_version(cfg.version_file)
+    current = versionfile.read_version(cfg.version_file)
     try:
-        with publish.session(cfg.root, target, login_helm=False) as s:
+        with push.session(cfg.root, target, login_helm=False) as s:
             tags = s.client.tags(s.repository(chart))
     except ChartshipError as exc:
         return None, f"could not list published versions ({exc})"
@@ -61,7 +65,7 @@ def previous_version(cfg: Config, chart: str, target: Target | None) -> tuple[st
 def run_chart(cfg: Config, ch: chartmod.Chart, cluster: Cluster, target: Target | None,
               log: Callable[[str], None], timeout: str = "3m") -> list[Step]:
     namespace = f"ct-{ch.name}-{secrets.token_hex(3)}"[:63]
-    place = operate.Place(ch.name, namespace, cluster.context, {"KUBECONFIG": str(cluster.kubeconfig)})
+    place = releases.Place(ch.name, namespace, cluster.context, {"KUBECONFIG": str(cluster.kubeconfig)})
     test_values = (ch.path / TEST_VALUES,) if (ch.path / TEST_VALUES).is_file() else ()
     steps: list[Step] = []
 
@@ -82,17 +86,17 @@ def run_chart(cfg: Config, ch: chartmod.Chart, cluster: Cluster, target: Target 
     previous, why = previous_version(cfg, ch.name, target)
     try:
         if previous:
-            ok = step("install previous", lambda: _describe(operate.upgrade(cfg, ch, place, None, "oci", previous, target,
+            ok = step("install previous", lambda: _describe(releases.upgrade(cfg, ch, place, None, "oci", previous, target,
                                                                             timeout, test_values)))
         else:
             steps.append(Step(ch.name, "install previous", "skipped", 0.0, why))
-            ok = step("install", lambda: _describe(operate.upgrade(cfg, ch, place, None, "local", None, None, timeout,
+            ok = step("install", lambda: _describe(releases.upgrade(cfg, ch, place, None, "local", None, None, timeout,
                                                                    test_values)))
-        ok = ok and step("upgrade", lambda: _describe(operate.upgrade(cfg, ch, place, None, "local", None, None, timeout,
+        ok = ok and step("upgrade", lambda: _describe(releases.upgrade(cfg, ch, place, None, "local", None, None, timeout,
                                                                       test_values)))
-        ok = ok and step("helm test", lambda: _test_summary(operate.test(cfg, place, timeout)))
-        ok = ok and step("rollback", lambda: _describe(operate.rollback(cfg, place, None, timeout)))
-        if operate.last_revision(cfg, place) is not None:
+        ok = ok and step("helm test", lambda: _test_summary(releases.test(cfg, place, timeout)))
+        ok = ok and step("rollback", lambda: _describe(releases.rollback(cfg, place, None, timeout)))
+        if releases.last_revision(cfg, place) is not None:
             step("uninstall", lambda: _uninstall(cfg, place, timeout))
         else:
             steps.append(Step(ch.name, "uninstall", "skipped", 0.0, "nothing is installed"))
@@ -101,12 +105,12 @@ def run_chart(cfg: Config, ch: chartmod.Chart, cluster: Cluster, target: Target 
     return steps
 
 
-def _uninstall(cfg: Config, place: operate.Place, timeout: str) -> str:
-    operate.uninstall(cfg, place, timeout)
+def _uninstall(cfg: Config, place: releases.Place, timeout: str) -> str:
+    releases.uninstall(cfg, place, timeout)
     return ""
 
 
-def _describe(out: operate.Outcome) -> str:
+def _describe(out: releases.Outcome) -> str:
     return f"({out.chart} {out.version}, revision {out.revision}, {out.status})"
 
 

@@ -19,9 +19,12 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from chartship import helm, oci, secrets, semver
+from chartship import secrets
 from chartship.config import Target
 from chartship.errors import ChartError, RegistryError, ToolError
+from chartship.registry import oci
+from chartship.tools import helm
+from chartship.version import semver
 
 USER_ENV = "CHARTSHIP_REGISTRY_USERNAME"
 PASSWORD_ENV = "CHARTSHIP_REGISTRY_PASSWORD"  # noqa: S105 - a variable name
@@ -105,7 +108,7 @@ class Session:
         repo = self.repository(chart)
         if repo not in self.mutability:
             if self.target.auth == "ecr":
-                from chartship import ecr
+                from chartship.registry import ecr
 
                 self.mutability[repo] = ecr.ensure_repository(self.target.host, self.target.region, repo,
                                                               self.target.create_repository)
@@ -120,7 +123,7 @@ def credentials(target: Target, environ: Mapping[str, str] | None = None) -> tup
     if target.auth == "none":
         return None
     if target.auth == "ecr":
-        from chartship import ecr
+        from chartship.registry import ecr
 
         creds = ecr.login(target.host, target.region)
         return creds.username, creds.password

@@ -14,9 +14,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from chartship import kubectl, proc
+from chartship import proc
 from chartship.config import Config
 from chartship.errors import ToolError
+from chartship.tools import kubectl
 
 PROVIDERS = ("kind", "kwok", "existing")
 KIND_CONFIG = Path("ci") / "kind-config.yaml"
@@ -40,7 +41,7 @@ def docker_usable() -> bool:
 
 
 def kwok_ready(root: Path) -> bool:
-    from chartship import clusterbin
+    from chartship.tools import clusterbin
 
     try:
         clusterbin.locate(root)
@@ -98,7 +99,7 @@ def provide(cfg: Config, provider: str, keep: bool = False, environ: Mapping[str
         context = check_context(kubectl.current_context(cfg.root, kubeconfig), cfg.cluster_contexts)
         yield Cluster("existing", context, kubeconfig, context)
     elif provider == "kwok":
-        from chartship import kwok
+        from chartship.tools import kwok
 
         with kwok.start(cfg.root, keep=keep, environ=env, log=log) as c:
             yield Cluster("kwok", c.name, c.kubeconfig, c.context)

@@ -13,8 +13,9 @@ from fnmatch import fnmatchcase
 from pathlib import Path
 from typing import Any, TypeVar
 
-from chartship import security, yamlio
+from chartship import yamlio
 from chartship.errors import ChartError
+from chartship.validate import security
 
 FILE = ".chartship-allow.yaml"
 KEYS = {"rule", "kind", "name", "container", "env", "reason"}

@@ -13,11 +13,14 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from chartship import allowlist, helm, helmtest, security, values, workspace
-from chartship import chart as chartmod
+from chartship.build import workspace
+from chartship.charts import chart as chartmod
+from chartship.charts import values
 from chartship.config import Config
 from chartship.errors import ChartshipError
-from chartship.schemas import Checker
+from chartship.tools import helm
+from chartship.validate import allowlist, helmtest, security
+from chartship.validate.schemas import Checker
 
 RELEASE = "rel"
 NAMESPACE = "validate"

@@ -19,10 +19,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from chartship import git, placeholders
+from chartship import placeholders
 from chartship.config import CONFIG_FILE, Config
 from chartship.errors import ChartError, ConfigError
-from chartship.tools import sha256_file
+from chartship.tools import git
+from chartship.tools.install import sha256_file
 
 SUMS_FILE = "SHA256SUMS"
 MANIFEST_FILE = "manifest.json"

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from chartship.errors import ConfigError, ToolError
-from chartship.security import Problem, identity
+from chartship.validate.security import Problem, identity
 
 CRD_DIR = Path("ci") / "schemas" / "crds"
 MAX_ERRORS = 10  # per object and schema, so one broken object cannot flood the report

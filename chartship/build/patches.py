@@ -8,8 +8,8 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from chartship import git
 from chartship.errors import ChartError
+from chartship.tools import git
 
 PATCHES_DIR = "patches"
 _NAME = re.compile(r"^\d{4}-.+\.patch$")

@@ -12,9 +12,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from chartship import chart as chartmod
-from chartship import helm, proc, values, workspace
+from chartship import proc
+from chartship.build import workspace
+from chartship.charts import chart as chartmod
+from chartship.charts import values
 from chartship.config import Config
+from chartship.tools import helm
 
 OK, FAIL, SKIP = "ok", "FAIL", "skip"
 NAMESPACE = "chartship-test"

@@ -7,10 +7,12 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from chartship import publish, registry, version
 from chartship.config import Config, Target
 from chartship.errors import PublishRefused
-from chartship.publish import Outcome
+from chartship.publish import push as pushmod
+from chartship.publish.push import Outcome
+from chartship.tools import registry_server
+from chartship.version import tags, versionfile
 
 LOCAL_HOSTS = ("127.0.0.1", "localhost")
 REGISTRY_STATE = Path(".cache") / "registry"
@@ -27,21 +29,21 @@ def local_port(target: Target) -> int | None:
 def ensure_local_registry(cfg: Config, target: Target) -> bool:
     """Start the embedded registry for the ``local`` target when nothing listens; True if started."""
     port = local_port(target)
-    if port is None or registry.answering(target.host.partition(":")[0], port):
+    if port is None or registry_server.answering(target.host.partition(":")[0], port):
         return False
-    registry.start(cfg.root / REGISTRY_STATE, port, host=target.host.partition(":")[0])
+    registry_server.start(cfg.root / REGISTRY_STATE, port, host=target.host.partition(":")[0])
     return True
 
 
 def push(cfg: Config, target: Target, charts: Sequence[str], latest: bool, force: bool, dry_run: bool) -> list[Outcome]:
-    packages = publish.load_packages(cfg.root / "dist" / "charts", charts)
-    rendered = version.current_tags(cfg, version.read_version(cfg.version_file))
+    packages = pushmod.load_packages(cfg.root / "dist" / "charts", charts)
+    rendered = tags.current_tags(cfg, versionfile.read_version(cfg.version_file))
     ensure_local_registry(cfg, target)
     alias = rendered["latest"] if latest else None
-    with publish.session(cfg.root, target, login_helm=not dry_run) as s, \
+    with pushmod.session(cfg.root, target, login_helm=not dry_run) as s, \
             ThreadPoolExecutor(max_workers=max(1, min(cfg.jobs, len(packages)))) as pool:
         # charts are independent: look up / push / alias them in parallel, report them in order
-        done = pool.map(lambda pkg: publish.publish_one(s, pkg, rendered["version"], alias, force, dry_run), packages)
+        done = pool.map(lambda pkg: pushmod.publish_one(s, pkg, rendered["version"], alias, force, dry_run), packages)
         return [o for outcomes in done for o in outcomes]
 
 
@@ -58,11 +60,11 @@ def raise_if_failed(outcomes: Sequence[Outcome]) -> None:
 
 def release_notes(cfg: Config, target: Target, charts: Sequence[str] = ()) -> str:
     """Markdown notes for each built chart: version, OCI ref, digest, install and pull commands."""
-    packages = publish.load_packages(cfg.root / "dist" / "charts", charts)
-    rendered = version.current_tags(cfg, version.read_version(cfg.version_file))
+    packages = pushmod.load_packages(cfg.root / "dist" / "charts", charts)
+    rendered = tags.current_tags(cfg, versionfile.read_version(cfg.version_file))
     lines = ["# Release notes", ""]
     plain = " --plain-http" if target.plain_http else ""
-    with publish.session(cfg.root, target, login_helm=False) as s:
+    with pushmod.session(cfg.root, target, login_helm=False) as s:
         for pkg in packages:
             repo = s.repository(pkg.chart)
             manifest = s.client.manifest(repo, pkg.version.replace("+", "_"))

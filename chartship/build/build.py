@@ -14,11 +14,14 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-from chartship import buildcache, helm, lint, package, version, workspace
-from chartship import chart as chartmod
+from chartship.build import cache, lint, package, workspace
+from chartship.charts import chart as chartmod
 from chartship.config import Config
 from chartship.errors import ChartError, CheckFailed, VersionError
-from chartship.semver import SemVer
+from chartship.tools import helm
+from chartship.version import sync, versionfile
+from chartship.version import tags as tagsmod
+from chartship.version.semver import SemVer
 
 DIST = Path("dist") / "charts"
 
@@ -33,8 +36,8 @@ class BuildResult:
 
 
 def require_versions_in_step(cfg: Config, all_charts: Sequence[chartmod.Chart]) -> SemVer:
-    v = version.read_version(cfg.version_file)
-    mismatches = version.check(cfg, v, list(all_charts))
+    v = versionfile.read_version(cfg.version_file)
+    mismatches = sync.check(cfg, v, list(all_charts))
     if mismatches:
         first = mismatches[0]
         more = f" (and {len(mismatches) - 1} more)" if len(mismatches) > 1 else ""
@@ -48,7 +51,7 @@ def require_versions_in_step(cfg: Config, all_charts: Sequence[chartmod.Chart]) 
 def build(cfg: Config, all_charts: Sequence[chartmod.Chart], names: Sequence[str], jobs: int, latest: bool = False,
           run_lint: bool = True, target: str | None = None, environ: Mapping[str, str] | None = None) -> BuildResult:
     v = require_versions_in_step(cfg, all_charts)
-    tags = version.current_tags(cfg, v)
+    tags = tagsmod.current_tags(cfg, v)
     kinds = ["version", "latest"] if latest else ["version"]
     names_for = {c.name: {k: package.file_name(cfg, c.name, tags[k], str(v)) for k in kinds}
                  for c in all_charts if c.name in names}
@@ -61,9 +64,9 @@ def build(cfg: Config, all_charts: Sequence[chartmod.Chart], names: Sequence[str
             seen[f] = chart
     workspace.shallow_note(cfg, [c for c in all_charts if c.name in names])
     dest = cfg.root / DIST
-    times = buildcache.epochs(cfg, all_charts, names)
-    key = buildcache.inputs_key(cfg, all_charts, names, {"tags": tags, "files": names_for, "version": str(v)}, times)
-    previous = buildcache.reusable(dest, key, run_lint)
+    times = cache.epochs(cfg, all_charts, names)
+    key = cache.inputs_key(cfg, all_charts, names, {"tags": tags, "files": names_for, "version": str(v)}, times)
+    previous = cache.reusable(dest, key, run_lint)
     if previous is not None:
         return BuildResult(str(v), dest, previous, None, reused=True)
     with workspace.prepare(cfg, all_charts, names, jobs, target, environ) as ws:
@@ -80,9 +83,9 @@ def build(cfg: Config, all_charts: Sequence[chartmod.Chart], names: Sequence[str
             entries = _package_all(cfg, ws, names, names_for, tags, staging, jobs, times)
             package.write_sums(staging, entries)
             staging.chmod(0o755)
-            buildcache.forget(dest)
+            cache.forget(dest)
             package.publish_dir(staging, dest)
-            buildcache.record(dest, key, linted=run_lint)
+            cache.record(dest, key, linted=run_lint)
         finally:
             shutil.rmtree(staging, ignore_errors=True)
     return BuildResult(str(v), dest, entries, report)

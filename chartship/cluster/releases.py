@@ -11,10 +11,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from chartship import chart as chartmod
-from chartship import helm, proc, publish, semver, version, workspace
+from chartship import proc
+from chartship.build import workspace
+from chartship.charts import chart as chartmod
 from chartship.config import Config, Target
 from chartship.errors import ConfigError, ReleaseError, VersionError
+from chartship.publish import push
+from chartship.tools import helm
+from chartship.version import semver, versionfile
 
 SOURCES = ("local", "oci")
 
@@ -61,7 +65,7 @@ def chart_source(cfg: Config, chart: chartmod.Chart, source: str, wanted: str | 
     """Yields (chart path or OCI ref, concrete version, --version for helm, target, registry config)."""
     if source not in SOURCES:
         raise ConfigError(f"--source {source!r}: expected local or oci")
-    current = str(version.read_version(cfg.version_file))
+    current = str(versionfile.read_version(cfg.version_file))
     if source == "local":
         if wanted not in (None, "", "latest", current):
             raise ConfigError(f"--version {wanted}: the working tree holds {current}; use --source oci for other versions")
@@ -72,13 +76,13 @@ def chart_source(cfg: Config, chart: chartmod.Chart, source: str, wanted: str | 
             yield str(ws.root / cfg.charts_dir / chart.name), current, None, None, None
         return
     assert target is not None
-    with publish.session(cfg.root, target) as s:
+    with push.session(cfg.root, target) as s:
         repo = s.repository(chart.name)
         concrete = wanted or current
         try:
             semver.parse(semver.from_oci_tag(concrete))
         except VersionError:
-            concrete = publish.resolve(s.client, repo, concrete)
+            concrete = push.resolve(s.client, repo, concrete)
         yield f"oci://{target.host}/{repo}", concrete, concrete, target, s.registry_config
 
 

@@ -16,7 +16,7 @@ import os
 from collections.abc import Mapping
 from pathlib import Path
 
-from chartship import quickyaml
+from chartship.hooks import quickyaml
 
 # The same names and defaults as chartship.config (tests/test_hooks_quick.py keeps them equal).
 CONFIG_FILE = "invoke.yaml"
@@ -68,8 +68,8 @@ def _settings(root: Path) -> tuple[str, list[str] | None, str, dict[str, str]]:
 
 def _version(root: Path) -> str:
     """The version file's text when it is one valid semantic version (and nothing else)."""
-    from chartship import semver
     from chartship.errors import VersionError
+    from chartship.version import semver
 
     raw = (root / VERSION_FILE).read_bytes().decode("utf-8")
     body = raw[:-1] if raw.endswith("\n") else raw

@@ -25,8 +25,9 @@ from pathlib import Path
 from types import TracebackType
 from urllib.parse import urlsplit
 
-from chartship import clusterbin, kubectl, proc, tools
+from chartship import proc
 from chartship.errors import ToolError
+from chartship.tools import clusterbin, install, kubectl
 
 STAGES = Path("ci") / "kwok" / "stages.yaml"
 NODE = Path("ci") / "kwok" / "node.yaml"
@@ -197,7 +198,7 @@ def start(
         for attempt in (1, 2):  # a free port can be taken between choosing and binding it: retry once
             config_file.write_text(
                 configuration(root, mode, found, kubectl_bin, free_ports(len(PORT_OPTIONS)),
-                              pins["kubernetes"].version, tools.cache_dir(env) / "kwok-downloads"),
+                              pins["kubernetes"].version, install.cache_dir(env) / "kwok-downloads"),
                 encoding="utf-8")
             result = _kwokctl(cluster, ["create", "cluster", "--config", str(config_file), "--kubeconfig",
                                         str(cluster.kubeconfig), "--wait", f"{int(READY_TIMEOUT)}s"], CREATE_TIMEOUT)

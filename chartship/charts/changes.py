@@ -7,10 +7,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 
-from chartship import chart as chartmod
-from chartship import git
+from chartship.charts import chart as chartmod
 from chartship.config import Config
 from chartship.errors import ChartshipError
+from chartship.tools import git
 
 PATCHES_DIR = "patches"
 

@@ -6,9 +6,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from chartship import semver, yamlio
-from chartship.chart import Chart
+from chartship import yamlio
+from chartship.charts.chart import Chart
 from chartship.errors import ChartError, ConfigError
+from chartship.version import semver
 
 
 @dataclass(frozen=True)
@@ -60,7 +61,7 @@ def set_tag(chart: Chart, tag: str, key: str = "image", dry_run: bool = False) -
     if str(after.get("tag")) != tag:
         raise ChartError(f"{where}: could not set {key}.tag safely; edit it by hand")
     if not dry_run and new != text:
-        from chartship.version import write_atomic
+        from chartship.version.versionfile import write_atomic
 
         write_atomic(path, new)
     return Change(where, f"{key}.tag", found, tag)

@@ -19,10 +19,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeVar
 
-from chartship import chart as chartmod
-from chartship import git, helm, package, patches, report, secrets
+from chartship import report, secrets
+from chartship.build import package, patches
+from chartship.charts import chart as chartmod
 from chartship.config import Config, Target
 from chartship.errors import ChartError, ChartshipError, ToolError
+from chartship.tools import git, helm
 
 T = TypeVar("T")
 
@@ -89,9 +91,9 @@ class Deps:
 
     def _log_in(self, t: Target) -> dict[str, str]:
         """The same credentials as publishing (environment, or an ECR token), into a private registry config."""
-        from chartship import publish
+        from chartship.publish import push
 
-        creds = publish.credentials(t, self.environ)
+        creds = push.credentials(t, self.environ)
         if creds is None:
             return {}
         self._login_dir = tempfile.TemporaryDirectory(prefix="chartship-registry-")

@@ -27,8 +27,9 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from chartship import proc, tools
+from chartship import proc
 from chartship.errors import ToolError
+from chartship.tools import install as installmod
 
 LOCK_FILE = Path("ci") / "cluster.lock.toml"
 TOOLS_DIR = Path(".tools") / "cluster"
@@ -94,7 +95,7 @@ class Built:
 
 
 def read_lock(root: Path) -> dict[str, Pin]:
-    data = tools.read_toml(root, LOCK_FILE)
+    data = installmod.read_toml(root, LOCK_FILE)
     pins = {}
     for name in COMPONENTS:
         entry = data.get(name)
@@ -302,7 +303,7 @@ def install(
         raise ToolError(f"binaries mode {mode!r}: expected one of {', '.join(MODES)}")
     pins = read_lock(root)
     go = go_env(environ)
-    cache = tools.cache_dir(environ) / "cluster"
+    cache = installmod.cache_dir(environ) / "cluster"
     done = [ensure(root, pins[name], go, cache, jobs or os.cpu_count() or 1, log) for name in FOR_MODE[mode]]
     _link(root, done)
     return done

@@ -48,7 +48,7 @@ def _why(result: proc.Result) -> str:
 
 def install(root: Path, hook_types: Sequence[str] = HOOK_TYPES) -> proc.Result:
     """``pre-commit install`` for each hook type; a failure is a ToolError naming pre-commit's reason."""
-    from chartship import git
+    from chartship.tools import git
 
     if not git.is_work_tree(root):
         raise ToolError(f"{root} is not a git checkout: clone the repository (or `git init`) before installing hooks")

@@ -27,6 +27,7 @@ def lint(session: nox.Session) -> None:
     session.run("yamllint", "-c", ".yamllint.yaml", *_repo_yaml())
     session.run("invoke", "helm.lint", "--all")
     session.run("invoke", "helm.docs", "--check")
+    session.run("invoke", "docs.reference", "--check")
     workflows = sorted(str(p.relative_to(ROOT)) for p in (ROOT / ".github" / "workflows").glob("*.y*ml"))
     actions = sorted(str(p.relative_to(ROOT)) for p in (ROOT / ".github" / "actions").glob("*/action.y*ml"))
     # check-jsonschema ships the GitHub workflow and action schemas: no network needed

@@ -36,8 +36,8 @@ def lint(session: nox.Session) -> None:
 
 
 def _repo_yaml() -> list[str]:
-    """Chart YAML outside templates/ (chartship.yamlcheck's selection), argocd/, .github/ and ci/."""
-    from chartship.yamlcheck import chart_files
+    """Chart YAML outside templates/ (chartship.tools.yamllint's selection), argocd/, .github/ and ci/."""
+    from chartship.tools.yamllint import chart_files
 
     charts = [p for d in sorted((ROOT / "charts").iterdir()) if (d / "Chart.yaml").is_file() for p in chart_files(d)]
     return [str(p.relative_to(ROOT)) for p in charts] + [d for d in ("argocd", ".github", "ci") if (ROOT / d).is_dir()]

@@ -54,9 +54,9 @@ def _summary(doc: str) -> str:
     return doc.split("\n\n", 1)[0].replace("\n", " ").strip()
 
 
-def _usage(name: str, positional: Iterable[str]) -> str:
+def _usage(name: str, positional: Iterable[str], has_flags: bool) -> str:
     args = "".join(f" {p.upper().replace('_', '-')}" for p in positional)
-    return f"invoke {name} [--options]{args}"
+    return f"invoke {name}{' [--options]' if has_flags else ''}{args}"
 
 
 def _flag_cell(flags: str) -> str:
@@ -99,7 +99,8 @@ def tasks_page(collection: Collection) -> str:
     for name in names:
         ctx = contexts[name]
         positional = [str(arg.name) for arg in ctx.positional_args]
-        lines += ["", f"## {name}", "", docs[name] or "(no help text)", "", f"Usage: `{_usage(name, positional)}`"]
+        usage = _usage(name, positional, bool(ctx.args))
+        lines += ["", f"## {name}", "", docs[name] or "(no help text)", "", f"Usage: `{usage}`"]
         aliases = sorted(ctx.aliases)
         if aliases:
             lines += ["", "Aliases: " + ", ".join(_code(a) for a in aliases)]

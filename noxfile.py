@@ -27,6 +27,7 @@ def lint(session: nox.Session) -> None:
     session.run("yamllint", "-c", ".yamllint.yaml", *_repo_yaml())
     session.run("invoke", "helm.lint", "--all")
     session.run("invoke", "helm.docs", "--check")
+    session.run("invoke", "docs.reference", "--check")
     workflows = sorted(str(p.relative_to(ROOT)) for p in (ROOT / ".github" / "workflows").glob("*.y*ml"))
     actions = sorted(str(p.relative_to(ROOT)) for p in (ROOT / ".github" / "actions").glob("*/action.y*ml"))
     # check-jsonschema ships the GitHub workflow and action schemas: no network needed
@@ -35,7 +36,7 @@ def lint(session: nox.Session) -> None:
 
 
 def _repo_yaml() -> list[str]:
-    """Chart YAML outside templates/ (chartship.yamlcheck's selection), argocd/, .github/ and ci/."""
+    """Chart YAML outside templates/ (chartship.tools.yamllint's selection), argocd/, .github/ and ci/."""
     from chartship.tools.yamllint import chart_files
 
     charts = [p for d in sorted((ROOT / "charts").iterdir()) if (d / "Chart.yaml").is_file() for p in chart_files(d)]

@@ -17,6 +17,7 @@ from chartship.tasks import (
     helm_tasks,
     hooks_tasks,
     publish_tasks,
+    reference_tasks,
     registry_tasks,
     release_tasks,
     setup_tasks,
@@ -35,6 +36,7 @@ def namespace(root: Path) -> Collection:
     ns.add_collection(Collection.from_module(registry_tasks, name="registry"))
     ns.add_collection(Collection.from_module(cluster_tasks, name="cluster"))
     ns.add_collection(Collection.from_module(hooks_tasks, name="hooks"))
+    ns.add_collection(Collection.from_module(reference_tasks, name="docs"))
     ns.add_task(Collection.from_module(setup_tasks).tasks["setup-dev"])  # top level: `invoke setup-dev`
     # The helm namespace gathers the task modules that work on charts: add a module to this call.
     ns.add_collection(_merged("helm", helm_tasks, docs_tasks, publish_tasks, release_tasks, validate_tasks))

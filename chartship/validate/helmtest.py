@@ -69,6 +69,7 @@ def _run_case(cfg: Config, c: chartmod.Chart, rel: str, case: Case, environ: Map
 def run(cfg: Config, all_charts: Sequence[chartmod.Chart], names: Sequence[str], jobs: int,
         target: str | None = None, environ: Mapping[str, str] | None = None) -> list[Case]:
     cases: list[Case] = []
+    _ = cfg.helm  # located before any work: a missing or too old helm is one error, not a failed case each
     with workspace.prepare(cfg, all_charts, names, jobs, target, environ) as ws:
         work = []
         for name in names:

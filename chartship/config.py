@@ -171,7 +171,7 @@ def _seconds(value: Any, where: str) -> float:
         seconds = float(value)
     except (TypeError, ValueError):
         seconds = -1.0
-    if isinstance(value, bool) or seconds < 0:
+    if isinstance(value, bool) or not 0 <= seconds < float("inf"):
         raise ConfigError(f"{where}: expected a number of seconds >= 0, got {value!r}")
     return seconds
 

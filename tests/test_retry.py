@@ -125,3 +125,6 @@ def test_settings_come_from_config(tmp_path: Path) -> None:
         config.load(tmp_path, environ={"CHARTSHIP_RETRIES": "0"})
     with pytest.raises(ConfigError, match="CHARTSHIP_RETRY_BACKOFF: expected a number of seconds >= 0"):
         config.load(tmp_path, environ={"CHARTSHIP_RETRY_BACKOFF": "soon"})
+    (tmp_path / "invoke.yaml").write_text("chartship:\n  retry_backoff: .nan\n")
+    with pytest.raises(ConfigError, match="retry_backoff: expected a number of seconds >= 0"):
+        config.load(tmp_path, environ={})

@@ -10,13 +10,17 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from ruamel.yaml.comments import CommentedMap
 
 from chartship import placeholders, yamlio
 from chartship.errors import ConfigError
+
+if TYPE_CHECKING:
+    from chartship.tools.helm import Helm
 
 CONFIG_FILE = "invoke.yaml"
 SECTION = "chartship"
@@ -65,6 +69,15 @@ class Config:
     origins: Mapping[str, str] = field(default_factory=dict)
     cluster_contexts: tuple[str, ...] = ()
     kubernetes_versions: tuple[str, ...] = KUBERNETES_VERSIONS
+    retries: int = 5
+    retry_backoff: float = 0.5
+
+    @cached_property
+    def helm(self) -> Helm:
+        """This run's helm, located on first use (HELM_BIN > .tools/bin/helm > PATH) and then passed along."""
+        from chartship.tools.helm import Helm
+
+        return Helm.locate(self.root)
 
     @property
     def version_file(self) -> Path:
@@ -153,6 +166,16 @@ def _kubernetes_versions(value: Any, where: str) -> tuple[str, ...]:
     return tuple(result)
 
 
+def _seconds(value: Any, where: str) -> float:
+    try:
+        seconds = float(value)
+    except (TypeError, ValueError):
+        seconds = -1.0
+    if isinstance(value, bool) or not 0 <= seconds < float("inf"):
+        raise ConfigError(f"{where}: expected a number of seconds >= 0, got {value!r}")
+    return seconds
+
+
 SETTINGS: dict[str, Setting] = {
     "charts_dir": Setting(("charts", "dir"), "CHARTSHIP_CHARTS_DIR", "charts", _charts_dir),
     "package_name": Setting(("package_name",), "CHARTSHIP_PACKAGE_NAME", "{name}-{TAG}.tgz", _package_name),
@@ -162,6 +185,8 @@ SETTINGS: dict[str, Setting] = {
     "jobs": Setting(("jobs",), "CHARTSHIP_JOBS", 0, _jobs),
     "kubernetes_versions": Setting(("kubernetes_versions",), "CHARTSHIP_KUBERNETES_VERSIONS", KUBERNETES_VERSIONS,
                                    _kubernetes_versions),
+    "retries": Setting(("retries",), "CHARTSHIP_RETRIES", 5, _jobs),
+    "retry_backoff": Setting(("retry_backoff",), "CHARTSHIP_RETRY_BACKOFF", 0.5, _seconds),
 }
 
 DEFAULT_TARGETS: dict[str, dict[str, Any]] = {
@@ -173,7 +198,7 @@ DEFAULT_ENVIRONMENTS: dict[str, list[str]] = {
     "prod": ["values-prod.yaml"],
 }
 TOP_KEYS = {"charts", "package_name", "app_version", "base_branch", "default_target", "jobs", "targets", "environments",
-            "cluster_contexts", "kubernetes_versions"}
+            "cluster_contexts", "kubernetes_versions", "retries", "retry_backoff"}
 # kube contexts the `existing` cluster-test provider may use: local throwaway clusters only, unless configured
 DEFAULT_CLUSTER_CONTEXTS = ("kind-*", "k3d-*", "kwok-*", "minikube", "docker-desktop", "rancher-desktop", "colima*",
                             "orbstack")
@@ -290,6 +315,8 @@ def load(root: Path, flags: Mapping[str, Any] | None = None, environ: Mapping[st
         environments=environments,
         jobs=values["jobs"],
         kubernetes_versions=values["kubernetes_versions"],
+        retries=values["retries"],
+        retry_backoff=values["retry_backoff"],
         origins=origins,
         cluster_contexts=_patterns(data, where),
     )

@@ -36,6 +36,8 @@ def _default_runner(
     return Result(tuple(argv), proc.returncode, proc.stdout, proc.stderr)
 
 
+TimeoutExpired = subprocess.TimeoutExpired  # what :func:`run` raises when ``timeout`` passes
+
 Runner = Callable[[Sequence[str], "Path | None", "Mapping[str, str] | None", "str | None", "float | None"], Result]
 runner: Runner = _default_runner
 
@@ -49,11 +51,3 @@ def run(
 ) -> Result:
     """Run ``argv``; raises FileNotFoundError when the program does not exist."""
     return runner(argv, cwd, env, stdin, timeout)
-
-
-def first_line(text: str, limit: int = 300) -> str:
-    """The last non-empty line of tool output that says what went wrong, shortened."""
-    lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
-    errors = [ln for ln in lines if ln.lower().startswith("error")]
-    line = (errors or lines or [""])[-1]
-    return line if len(line) <= limit else line[: limit - 3] + "..."

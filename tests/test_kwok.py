@@ -98,18 +98,16 @@ def test_cluster_runs_workloads_reports_the_pinned_version_and_leaves_nothing(pr
 
 def test_helm_create_chart_installs_with_wait_and_its_test_passes(project_root: Path, built: None, helm_bin: Path,
                                                                   tmp_path: Path) -> None:
-    assert helm.find(project_root).path == helm_bin
-    result = helm.run(project_root, ["create", str(tmp_path / "demo")])
-    assert result.ok, result.stderr
+    h = helm.Helm.locate(project_root)
+    assert h.path == helm_bin
+    h.run(["create", str(tmp_path / "demo")])  # a failure raises a HelmError naming helm's reason
     with kwok.start(project_root) as cluster:
         target = ["--kubeconfig", str(cluster.kubeconfig), "--kube-context", cluster.context]
-        install = helm.run(project_root, ["install", "demo", str(tmp_path / "demo"), "--namespace", "demo",
-                                          "--create-namespace", "--wait", "--timeout", "3m", *target], timeout=240)
-        assert install.ok, install.stderr
-        test = helm.run(project_root, ["test", "demo", "--namespace", "demo", "--timeout", "3m", *target], timeout=240)
-        assert test.ok, test.stderr
+        h.run(["install", "demo", str(tmp_path / "demo"), "--namespace", "demo", "--create-namespace", "--wait",
+               "--timeout", "3m", *target], timeout=240)
+        test = h.run(["test", "demo", "--namespace", "demo", "--timeout", "3m", *target], timeout=240)
         assert "Phase:" in test.stdout and "Succeeded" in test.stdout
-        status = json.loads(helm.run(project_root, ["status", "demo", "--namespace", "demo", "-o", "json", *target]).stdout)
+        status = json.loads(h.run(["status", "demo", "--namespace", "demo", "-o", "json", *target]).stdout)
         assert status["info"]["status"] == "deployed"
         workdir = cluster.workdir
     assert cluster.stopped

@@ -18,7 +18,6 @@ from chartship.build import cache, lint, package, workspace
 from chartship.charts import chart as chartmod
 from chartship.config import Config
 from chartship.errors import ChartError, CheckFailed, VersionError
-from chartship.tools import helm
 from chartship.version import sync, versionfile
 from chartship.version import tags as tagsmod
 from chartship.version.semver import SemVer
@@ -99,7 +98,7 @@ def _package_all(cfg: Config, ws: workspace.Workspace, names: Sequence[str], nam
         c, src = ws.chart(name), ws.source[name]
         raw_dir = staging / f".helm-{name}"
         raw_dir.mkdir()
-        raw = helm.package(cfg.root, c.path, raw_dir, src.rel)
+        raw = cfg.helm.package(c.path, raw_dir, src.rel).archive
         epoch = times[name]
         made = []
         for kind, file in names_for[name].items():

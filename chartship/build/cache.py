@@ -15,7 +15,6 @@ from chartship import __version__
 from chartship.build import package, patches, workspace
 from chartship.charts import chart as chartmod
 from chartship.config import Config
-from chartship.tools import helm
 
 INPUTS_FILE = ".charts-inputs.json"  # beside dist/charts, tied to its manifest.json
 CONFIG_FILES = ("invoke.yaml", ".yamllint", ".yamllint.yaml", ".yamllint.yml")
@@ -39,7 +38,7 @@ def inputs_key(cfg: Config, all_charts: Sequence[chartmod.Chart], names: Sequenc
                times: Mapping[str, int]) -> str:
     """A digest of everything that decides what helm.build writes for ``names``."""
     h = hashlib.sha256()
-    meta = {"chartship": __version__, "helm": helm.find(cfg.root).version, "names": sorted(names), **settings}
+    meta = {"chartship": __version__, "helm": cfg.helm.version, "names": sorted(names), **settings}
     h.update(json.dumps(meta, sort_keys=True).encode())
     for name in CONFIG_FILES:
         path = cfg.root / name

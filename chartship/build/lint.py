@@ -15,8 +15,8 @@ from chartship.charts import chart as chartmod
 from chartship.charts import values
 from chartship.config import Config
 from chartship.errors import ChartshipError
-from chartship.tools import helm
 from chartship.tools import yamllint as yamllintmod
+from chartship.tools.helm import LintFailed
 from chartship.version import semver
 
 CHECKS = ("chart.yaml", "prepare", "helm-lint", "yamllint", "schema")
@@ -67,13 +67,15 @@ def chart_yaml_problems(c: chartmod.Chart) -> list[str]:
 
 def _helm_lint(cfg: Config, c: chartmod.Chart, source_rel: str, stack: values.Stack) -> list[str]:
     files = tuple(c.path / f for f in stack.files)
-    result = helm.lint(cfg.root, c.path, files, strict=True)
-    if result.ok and not result.errors:
+    try:
+        cfg.helm.lint(c.path, files, strict=True)
         return []
+    except LintFailed as exc:
+        failed = exc
     tmp_prefix = str(c.path)
-    lines = [ln.replace(tmp_prefix, source_rel) for ln in (*result.errors, *result.warnings)]
+    lines = [ln.replace(tmp_prefix, source_rel) for ln in (*failed.errors, *failed.warnings)]
     if not lines:
-        lines = [ln.strip().replace(tmp_prefix, source_rel) for ln in result.output.splitlines() if ln.strip()][-3:]
+        lines = [ln.strip().replace(tmp_prefix, source_rel) for ln in failed.output.splitlines() if ln.strip()][-3:]
     label = stack.env if not stack.files else f"{stack.env} ({', '.join(stack.files)})"
     return [f"{source_rel} [{label}]: {ln}" for ln in lines]
 

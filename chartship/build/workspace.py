@@ -24,7 +24,7 @@ from chartship.build import package, patches
 from chartship.charts import chart as chartmod
 from chartship.config import Config, Target
 from chartship.errors import ChartError, ChartshipError, ToolError
-from chartship.tools import git, helm
+from chartship.tools import git
 
 T = TypeVar("T")
 
@@ -99,7 +99,7 @@ class Deps:
         self._login_dir = tempfile.TemporaryDirectory(prefix="chartship-registry-")
         config = Path(self._login_dir.name) / "config.json"
         try:
-            helm.login_with(self.cfg.root, t.host, creds[0], creds[1], t.plain_http, config)
+            self.cfg.helm.login(t.host, creds[0], creds[1], t.plain_http, config)
         except ToolError as exc:
             raise ToolError(f"target {t.name!r}: {secrets.redact(str(exc))}") from None
         return {"HELM_REGISTRY_CONFIG": str(config)}
@@ -121,7 +121,7 @@ def build_one(cfg: Config, c: chartmod.Chart, source_root: Path, deps: Deps, loc
         env, plain_http = deps.env_for(c)
     had_lock = (c.path / "Chart.lock").exists()
     refresh = any(d.repository.startswith(("http://", "https://")) for d in c.dependencies)
-    helm.dependency_build(cfg.root, c.path, c.rel, env=env, plain_http=plain_http, refresh=refresh)
+    cfg.helm.dependency_build(c.path, c.rel, env=env, plain_http=plain_http, refresh=refresh)
     if not had_lock:
         (c.path / "Chart.lock").unlink(missing_ok=True)  # helm wrote one with a time stamp; it was not there before
     for dep in c.dependencies:

@@ -45,7 +45,7 @@ def previous_version(cfg: Config, chart: str, target: Target | None) -> tuple[st
         return None, f"the local registry ({target.url}) is not running"
     current = versionfile.read_version(cfg.version_file)
     try:
-        with push.session(cfg.root, target, login_helm=False) as s:
+        with push.session(cfg, target, login_helm=False) as s:
             tags = s.client.tags(s.repository(chart))
     except ChartshipError as exc:
         return None, f"could not list published versions ({exc})"

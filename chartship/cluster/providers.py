@@ -1,6 +1,6 @@
 """Clusters for the cluster test: kind (docker), kwok (no docker: a real API server built
 from Go modules), or an existing kube context that matches an allow pattern.
-The only module that runs ``kind`` and ``docker``."""
+``kind`` and ``docker`` run in :mod:`chartship.tools.kind`."""
 
 from __future__ import annotations
 
@@ -14,10 +14,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from chartship import proc
 from chartship.config import Config
 from chartship.errors import ToolError
-from chartship.tools import kubectl
+from chartship.tools import kind, kubectl
 
 PROVIDERS = ("kind", "kwok", "existing")
 KIND_CONFIG = Path("ci") / "kind-config.yaml"
@@ -29,15 +28,6 @@ class Cluster:
     name: str
     kubeconfig: Path
     context: str | None
-
-
-def docker_usable() -> bool:
-    if shutil.which("docker") is None:
-        return False
-    try:
-        return proc.run(["docker", "info", "--format", "{{.ServerVersion}}"], timeout=20).ok
-    except (FileNotFoundError, OSError):
-        return False
 
 
 def kwok_ready(root: Path) -> bool:
@@ -52,7 +42,7 @@ def kwok_ready(root: Path) -> bool:
 
 def default_provider(root: Path) -> str:
     """kind where docker and kind exist, otherwise kwok."""
-    if shutil.which("kind") and docker_usable():
+    if kind.installed() and kind.docker_usable():
         return "kind"
     return "kwok"
 
@@ -60,9 +50,9 @@ def default_provider(root: Path) -> str:
 def why_unusable(root: Path, provider: str) -> str | None:
     """None when ``provider`` can run here, else what to install."""
     if provider == "kind":
-        if not shutil.which("kind"):
+        if not kind.installed():
             return "kind is not installed (https://kind.sigs.k8s.io; `go install sigs.k8s.io/kind@latest`)"
-        if not docker_usable():
+        if not kind.docker_usable():
             return "kind needs a running docker engine; use --provider kwok where there is none"
     if provider == "kwok" and not kwok_ready(root):
         return "the kwok cluster binaries are not built: run `invoke tools.install --cluster`"
@@ -113,13 +103,12 @@ def _kind(cfg: Config, keep: bool, log: Callable[[str], None]) -> Iterator[Clust
     name = f"chartship-{secrets.token_hex(3)}"
     tmp = Path(tempfile.mkdtemp(prefix="chartship-kind-"))
     kubeconfig = tmp / "kubeconfig"
-    args = ["kind", "create", "cluster", "--name", name, "--kubeconfig", str(kubeconfig), "--wait", "180s"]
-    if (cfg.root / KIND_CONFIG).is_file():
-        args += ["--config", str(cfg.root / KIND_CONFIG)]
-    result = proc.run(args, timeout=600)
-    if not result.ok:
-        proc.run(["kind", "delete", "cluster", "--name", name], timeout=300)
-        raise ToolError(f"kind create cluster failed: {proc.first_line(result.stderr)}")
+    config = cfg.root / KIND_CONFIG
+    try:
+        kind.create(name, kubeconfig, config if config.is_file() else None)
+    except ToolError:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
     try:
         crds = sorted((cfg.root / "ci" / "crds").glob("*.yaml"))
         if crds:
@@ -129,5 +118,5 @@ def _kind(cfg: Config, keep: bool, log: Callable[[str], None]) -> Iterator[Clust
         if keep:
             log(f"kept kind cluster {name}: KUBECONFIG={kubeconfig}")
         else:
-            proc.run(["kind", "delete", "cluster", "--name", name], timeout=300)
+            kind.delete(name)
             shutil.rmtree(tmp, ignore_errors=True)

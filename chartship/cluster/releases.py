@@ -11,13 +11,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from chartship import proc
 from chartship.build import workspace
 from chartship.charts import chart as chartmod
 from chartship.config import Config, Target
 from chartship.errors import ConfigError, ReleaseError, VersionError
 from chartship.publish import push
-from chartship.tools import helm
+from chartship.tools.helm import HelmError
 from chartship.version import semver, versionfile
 
 SOURCES = ("local", "oci")
@@ -76,7 +75,7 @@ def chart_source(cfg: Config, chart: chartmod.Chart, source: str, wanted: str | 
             yield str(ws.root / cfg.charts_dir / chart.name), current, None, None, None
         return
     assert target is not None
-    with push.session(cfg.root, target) as s:
+    with push.session(cfg, target) as s:
         repo = s.repository(chart.name)
         concrete = wanted or current
         try:
@@ -86,11 +85,18 @@ def chart_source(cfg: Config, chart: chartmod.Chart, source: str, wanted: str | 
         yield f"oci://{target.host}/{repo}", concrete, concrete, target, s.registry_config
 
 
+def _failed(what: str, place: Place, exc: HelmError) -> ReleaseError:
+    """The one translation of a helm failure into a ReleaseError naming the release and its namespace."""
+    return ReleaseError(f"{what} {place.release} in {place.namespace} failed: {exc.reason}")
+
+
 def last_revision(cfg: Config, place: Place) -> dict[str, Any] | None:
-    result, data = helm.history(cfg.root, place.release, place.namespace, place.kube_context, place.env)
-    if not result.ok or not data:
+    """The release's newest revision; None when there is none (or it cannot be read)."""
+    try:
+        data = cfg.helm.history(place.release, place.namespace, place.kube_context, place.env).data
+    except HelmError:
         return None
-    return dict(data[-1])
+    return dict(data[-1]) if data else None
 
 
 def upgrade(cfg: Config, chart: chartmod.Chart, place: Place, env: str | None, source: str = "local",
@@ -99,69 +105,58 @@ def upgrade(cfg: Config, chart: chartmod.Chart, place: Place, env: str | None, s
     """``helm upgrade --install --wait`` with the environment's values; on failure helm rolls back
     (--atomic / --rollback-on-failure) and this raises ReleaseError saying so."""
     files = values_files(cfg, chart.path, env, extra_values)
+    failure: HelmError | None = None
     with chart_source(cfg, chart, source, wanted, target) as (ref, concrete, helm_version, tgt, registry_config):
-        result = helm.upgrade_install(cfg.root, place.release, ref, place.namespace, files, version=helm_version,
-                                      timeout=timeout, plain_http=bool(tgt and tgt.plain_http),
-                                      registry_config=registry_config, kube_context=place.kube_context, env=place.env)
+        try:
+            cfg.helm.upgrade_install(place.release, ref, place.namespace, files, version=helm_version, timeout=timeout,
+                                     plain_http=bool(tgt and tgt.plain_http), registry_config=registry_config,
+                                     kube_context=place.kube_context, env=place.env)
+        except HelmError as exc:
+            failure = exc
     last = last_revision(cfg, place)
-    if not result.ok:
-        message = concise(proc.first_line(result.stderr or result.stdout, limit=2000))
+    if failure is not None:
         after = (f"; rolled back, release is at revision {last['revision']} ({last['status']})" if last
                  else "; nothing was left installed")
-        raise ReleaseError(f"{place.release} ({chart.name} {concrete}) in namespace {place.namespace}: {message}{after}")
+        raise ReleaseError(f"{place.release} ({chart.name} {concrete}) in namespace {place.namespace}: "
+                           f"{failure.reason}{after}")
     return Outcome(place.release, place.namespace, chart.name, concrete, last["revision"] if last else None,
                    str(last["status"]) if last else "deployed")
 
 
-def concise(message: str, limit: int = 400) -> str:
-    """helm's error without the object dumps the API server quotes (``Invalid value: {...}``)."""
-    out, depth = [], 0
-    for ch in message:
-        if ch == "{":
-            depth += 1
-            if depth == 1:
-                out.append("{…}")
-        elif ch == "}" and depth:
-            depth -= 1
-        elif depth == 0:
-            out.append(ch)
-    text = "".join(out)
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
 def rollback(cfg: Config, place: Place, revision: int | None = None, timeout: str = "5m") -> Outcome:
-    result = helm.rollback(cfg.root, place.release, place.namespace, revision, timeout, place.kube_context, place.env)
-    if not result.ok:
-        raise ReleaseError(f"rollback of {place.release} in {place.namespace} failed: "
-                           f"{proc.first_line(result.stderr or result.stdout)}")
+    try:
+        cfg.helm.rollback(place.release, place.namespace, revision, timeout, place.kube_context, place.env)
+    except HelmError as exc:
+        raise _failed("rollback of", place, exc) from None
     last = last_revision(cfg, place) or {}
     return Outcome(place.release, place.namespace, str(last.get("chart", "")), str(last.get("app_version", "")),
                    last.get("revision"), str(last.get("status", "")))
 
 
 def status(cfg: Config, place: Place) -> dict[str, Any]:
-    result, data = helm.status(cfg.root, place.release, place.namespace, place.kube_context, place.env)
-    if not result.ok:
-        raise ReleaseError(f"status of {place.release} in {place.namespace}: {proc.first_line(result.stderr)}")
-    return dict(data)
+    try:
+        return dict(cfg.helm.status(place.release, place.namespace, place.kube_context, place.env).data)
+    except HelmError as exc:
+        raise _failed("status of", place, exc) from None
 
 
 def history(cfg: Config, place: Place) -> list[dict[str, Any]]:
-    result, data = helm.history(cfg.root, place.release, place.namespace, place.kube_context, place.env)
-    if not result.ok:
-        raise ReleaseError(f"history of {place.release} in {place.namespace}: {proc.first_line(result.stderr)}")
+    try:
+        data = cfg.helm.history(place.release, place.namespace, place.kube_context, place.env).data
+    except HelmError as exc:
+        raise _failed("history of", place, exc) from None
     return [dict(d) for d in data or []]
 
 
 def uninstall(cfg: Config, place: Place, timeout: str = "5m") -> None:
-    result = helm.uninstall(cfg.root, place.release, place.namespace, timeout, place.kube_context, place.env)
-    if not result.ok:
-        raise ReleaseError(f"uninstall of {place.release} in {place.namespace}: {proc.first_line(result.stderr)}")
+    try:
+        cfg.helm.uninstall(place.release, place.namespace, timeout, place.kube_context, place.env)
+    except HelmError as exc:
+        raise _failed("uninstall of", place, exc) from None
 
 
 def test(cfg: Config, place: Place, timeout: str = "5m") -> str:
-    result = helm.run_tests(cfg.root, place.release, place.namespace, timeout, place.kube_context, place.env)
-    if not result.ok:
-        raise ReleaseError(f"helm test {place.release} in {place.namespace} failed: "
-                           f"{proc.first_line(result.stderr or result.stdout)}")
-    return result.stdout
+    try:
+        return cfg.helm.test(place.release, place.namespace, timeout, place.kube_context, place.env).stdout
+    except HelmError as exc:
+        raise _failed("helm test", place, exc) from None

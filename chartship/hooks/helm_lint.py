@@ -26,15 +26,17 @@ SUMMARY_PREFIX = "Error: "  # helm's closing "Error: 1 chart(s) linted, 1 chart(
 
 def _lint(cfg: Config, chart_dir: Path, stack: Stack) -> list[str]:
     """The problems of one helm lint run (empty when it passed)."""
-    from chartship.tools import helm
+    from chartship.tools.helm import LintFailed
 
-    result = helm.lint(cfg.root, chart_dir, tuple(chart_dir / f for f in stack.files), strict=True)
-    if result.ok:
+    try:
+        cfg.helm.lint(chart_dir, tuple(chart_dir / f for f in stack.files), strict=True)
         return []
+    except LintFailed as exc:
+        failed = exc
     where = common.rel(cfg, chart_dir)
-    lines = [ln.replace(str(chart_dir), where) for ln in (*result.errors, *result.warnings)]
+    lines = [ln.replace(str(chart_dir), where) for ln in (*failed.errors, *failed.warnings)]
     specific = [ln for ln in lines if not ln.startswith(SUMMARY_PREFIX)]
-    return specific or lines or [ln.strip() for ln in result.output.splitlines() if ln.strip()][-3:]
+    return specific or lines or [ln.strip() for ln in failed.output.splitlines() if ln.strip()][-3:]
 
 
 def _label(stack: Stack) -> str:
@@ -45,13 +47,12 @@ def check(root: Path, files: Sequence[str]) -> int:
     from chartship import config as cfgmod
     from chartship import report
     from chartship.charts import values
-    from chartship.tools import helm
 
     cfg = cfgmod.load(root)
     charts = common.files_by_chart(cfg, files)
     if not charts:
         return 0
-    helm.find(root)  # a missing or too old helm is one error, before any work starts
+    _ = cfg.helm  # located once, before any work starts: a missing or too old helm is one error
     runs = [(d, stack) for d in charts for stack in values.stacks(cfg, d)]
     with ThreadPoolExecutor(max_workers=max(1, min(cfg.jobs, len(runs)))) as pool:
         results = list(pool.map(lambda run: _lint(cfg, *run), runs))

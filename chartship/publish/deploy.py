@@ -40,7 +40,7 @@ def push(cfg: Config, target: Target, charts: Sequence[str], latest: bool, force
     rendered = tags.current_tags(cfg, versionfile.read_version(cfg.version_file))
     ensure_local_registry(cfg, target)
     alias = rendered["latest"] if latest else None
-    with pushmod.session(cfg.root, target, login_helm=not dry_run) as s, \
+    with pushmod.session(cfg, target, login_helm=not dry_run) as s, \
             ThreadPoolExecutor(max_workers=max(1, min(cfg.jobs, len(packages)))) as pool:
         # charts are independent: look up / push / alias them in parallel, report them in order
         done = pool.map(lambda pkg: pushmod.publish_one(s, pkg, rendered["version"], alias, force, dry_run), packages)
@@ -64,7 +64,7 @@ def release_notes(cfg: Config, target: Target, charts: Sequence[str] = ()) -> st
     rendered = tags.current_tags(cfg, versionfile.read_version(cfg.version_file))
     lines = ["# Release notes", ""]
     plain = " --plain-http" if target.plain_http else ""
-    with pushmod.session(cfg.root, target, login_helm=False) as s:
+    with pushmod.session(cfg, target, login_helm=False) as s:
         for pkg in packages:
             repo = s.repository(pkg.chart)
             manifest = s.client.manifest(repo, pkg.version.replace("+", "_"))

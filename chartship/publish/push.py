@@ -13,17 +13,16 @@ import json
 import os
 import shutil
 import tempfile
-import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from chartship import secrets
-from chartship.config import Target
+from chartship.config import Config, Target
 from chartship.errors import ChartError, RegistryError, ToolError
-from chartship.registry import oci
-from chartship.tools import helm
+from chartship.registry import oci, retry
+from chartship.tools.helm import Helm, HelmError, HelmResult
 from chartship.version import semver
 
 USER_ENV = "CHARTSHIP_REGISTRY_USERNAME"
@@ -87,11 +86,16 @@ def load_packages(dist: Path, charts: Sequence[str] = ()) -> list[Package]:
 class Session:
     """An authenticated connection to one target: our OCI client plus helm's private login."""
 
-    root: Path
+    cfg: Config
     target: Target
     client: oci.Client
     registry_config: Path | None
     mutability: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def helm(self) -> Helm:
+        """The run's helm (located only when a session really runs helm)."""
+        return self.cfg.helm
 
     @property
     def base_path(self) -> str:
@@ -135,9 +139,10 @@ def credentials(target: Target, environ: Mapping[str, str] | None = None) -> tup
 
 
 @contextmanager
-def session(root: Path, target: Target, login_helm: bool = True,
+def session(cfg: Config, target: Target, login_helm: bool = True,
             environ: Mapping[str, str] | None = None) -> Iterator[Session]:
-    """Log in (helm into a private, temporary HELM_REGISTRY_CONFIG) and always clean up."""
+    """Log in (helm into a private, temporary HELM_REGISTRY_CONFIG) and always clean up. Registry calls
+    retry transient failures as configured (``retries``, ``retry_backoff``: :mod:`chartship.registry.retry`)."""
     creds = credentials(target, environ)
     tmp = Path(tempfile.mkdtemp(prefix="chartship-registry-"))
     try:
@@ -145,32 +150,25 @@ def session(root: Path, target: Target, login_helm: bool = True,
         if creds is not None and login_helm:
             config = tmp / "config.json"
             try:
-                helm.login_with(root, target.host, creds[0], creds[1], target.plain_http, config)
+                cfg.helm.login(target.host, creds[0], creds[1], target.plain_http, config)
             except ToolError as exc:
                 raise RegistryError(f"target {target.name!r}: {exc}") from None
         client = oci.Client(target.host, target.plain_http, creds[0] if creds else None, creds[1] if creds else None,
-                            retry=oci.Retry.from_env(environ))
-        yield Session(root, target, client, config)
+                            retry=retry.Policy.from_config(cfg))
+        yield Session(cfg, target, client, config)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
 # ---------------------------------------------------------------- publishing
 
-def _push_with_retry(s: Session, pkg: Package, sleep: Callable[[float], None]) -> helm.PushResult:
-    retry = s.client.retry
-    result = helm.PushResult(False, None, "not attempted", False)
-    for attempt in range(retry.attempts):
-        result = helm.push(s.root, pkg.path, s.target.url, s.target.plain_http, s.registry_config)
-        if result.ok or not result.transient:
-            return result
-        if attempt + 1 < retry.attempts:
-            sleep(retry.delay(attempt))
-    return result
+def _push(s: Session, pkg: Package) -> HelmResult:
+    """``helm push``, retried by the session's policy when helm's failure is transient (RegistryUnavailable)."""
+    return s.client.retry.call(lambda: s.helm.push(pkg.path, s.target.url, s.target.plain_http, s.registry_config))
 
 
-def publish_one(s: Session, pkg: Package, version_tag: str, alias: str | None, force: bool, dry_run: bool,
-                sleep: Callable[[float], None] = time.sleep) -> list[Outcome]:
+def publish_one(s: Session, pkg: Package, version_tag: str, alias: str | None, force: bool,
+                dry_run: bool) -> list[Outcome]:
     """Publish one package; returns its outcome, plus the alias outcome when ``alias``."""
     tag = semver.to_oci_tag(pkg.version)
     ref = s.ref(pkg.chart, tag)
@@ -193,10 +191,12 @@ def publish_one(s: Session, pkg: Package, version_tag: str, alias: str | None, f
         elif dry_run:
             out.message = "would overwrite (--force)" if remote is not None else "would push"
         else:
-            pushed = _push_with_retry(s, pkg, sleep)
-            if not pushed.ok:
-                out.status, out.message = "failed", f"helm push failed: {secrets.redact(pushed.message)}"
-            else:
+            try:
+                pushed: HelmResult | None = _push(s, pkg)
+            except HelmError as exc:
+                pushed = None
+                out.status, out.message = "failed", f"helm push failed: {secrets.redact(exc.reason)}"
+            if pushed is not None:
                 check = s.client.manifest(repo, tag)
                 if check is None or check.layer_digest() != pkg.layer_digest:
                     out.status, out.message = "failed", f"verification failed: {ref} does not hold the package just pushed"

@@ -3,8 +3,8 @@
 Used to look up tags, verify what was pushed, copy a manifest to an alias tag
 (no blob is re-uploaded) and read a chart's config blob. Authentication: HTTP
 Basic (docker-registry htpasswd, ECR) and the Bearer token flow (GHCR, Docker
-Hub). Retries: bounded exponential backoff on connection errors, 429 and 5xx;
-never on 401, 403 or 404.
+Hub). Retries follow the one policy in :mod:`chartship.registry.retry` (connection errors, 429
+and 5xx; never 401, 403 or 404).
 """
 
 from __future__ import annotations
@@ -12,17 +12,16 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-import os
 import re
-import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from chartship.errors import RegistryError
+from chartship.registry import retry as retrymod
 
 MANIFEST_TYPES = (
     "application/vnd.oci.image.manifest.v1+json",
@@ -30,28 +29,6 @@ MANIFEST_TYPES = (
 )
 CHART_LAYER_TYPE = "application/vnd.cncf.helm.chart.content.v1.tar+gzip"
 HELM_CONFIG_TYPE = "application/vnd.cncf.helm.config.v1+json"
-
-
-@dataclass(frozen=True)
-class Retry:
-    attempts: int = 5
-    base: float = 0.5
-    cap: float = 8.0
-
-    @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None) -> Retry:
-        env = os.environ if environ is None else environ
-        try:
-            attempts = int(env.get("CHARTSHIP_RETRIES", "5"))
-            base = float(env.get("CHARTSHIP_RETRY_BACKOFF", "0.5"))
-        except ValueError:
-            raise RegistryError("CHARTSHIP_RETRIES must be a whole number and CHARTSHIP_RETRY_BACKOFF seconds") from None
-        if attempts < 1 or base < 0:
-            raise RegistryError("CHARTSHIP_RETRIES must be >= 1 and CHARTSHIP_RETRY_BACKOFF >= 0")
-        return cls(attempts=attempts, base=base)
-
-    def delay(self, attempt: int) -> float:
-        return float(min(self.cap, self.base * (2**attempt)))
 
 
 @dataclass(frozen=True)
@@ -83,19 +60,14 @@ class Manifest:
         return str(cfg["digest"]) if "digest" in cfg else None
 
 
-def _is_transient(status: int) -> bool:
-    return status == 429 or 500 <= status <= 599
-
-
 @dataclass
 class Client:
     host: str
     plain_http: bool = False
     username: str | None = None
     password: str | None = None
-    retry: Retry = field(default_factory=Retry)
+    retry: retrymod.Policy = field(default_factory=retrymod.Policy)
     timeout: float = 30.0
-    sleep: Callable[[float], None] = time.sleep
     _bearer: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -108,9 +80,9 @@ class Client:
         return "Basic " + base64.b64encode(f"{self.username}:{self.password}".encode()).decode()
 
     def _send(self, method: str, url: str, headers: Mapping[str, str], body: bytes | None) -> Response:
-        """One HTTP exchange with retries for transient failures."""
-        last = ""
-        for attempt in range(self.retry.attempts):
+        """One HTTP exchange, repeated by the retry policy while it fails transiently."""
+
+        def attempt() -> Response:
             req = urllib.request.Request(url, data=body, method=method, headers=dict(headers))  # noqa: S310
             try:
                 with urllib.request.urlopen(req, timeout=self.timeout) as resp:  # noqa: S310 - registry URL
@@ -118,15 +90,17 @@ class Client:
             except urllib.error.HTTPError as exc:
                 resp_body = exc.read() if exc.fp is not None else b""
                 headers_out = {k.lower(): v for k, v in (exc.headers or {}).items()}
-                if not _is_transient(exc.code):
-                    return Response(exc.code, headers_out, resp_body)
-                last = f"HTTP {exc.code}"
+                if retrymod.transient_status(exc.code):
+                    raise retrymod.Transient(f"HTTP {exc.code}", headers_out.get("retry-after")) from None
+                return Response(exc.code, headers_out, resp_body)
             except (urllib.error.URLError, ConnectionError, TimeoutError, OSError) as exc:
-                last = str(getattr(exc, "reason", exc))
-            if attempt + 1 < self.retry.attempts:
-                self.sleep(self.retry.delay(attempt))
-        raise RegistryError(f"{self.host}: {method} {urllib.parse.urlsplit(url).path} failed after "
-                            f"{self.retry.attempts} attempts ({last}); check the registry and retry")
+                raise retrymod.Transient(str(getattr(exc, "reason", exc))) from None
+
+        try:
+            return self.retry.call(attempt)
+        except retrymod.Transient as exc:
+            raise RegistryError(f"{self.host}: {method} {urllib.parse.urlsplit(url).path} failed after "
+                                f"{self.retry.attempts} attempts ({exc}); check the registry and retry") from None
 
     def request(self, method: str, path: str, repo: str, headers: Mapping[str, str] | None = None,
                 body: bytes | None = None, push: bool = False) -> Response:

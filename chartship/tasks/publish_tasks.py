@@ -105,7 +105,7 @@ def resolve(c: Context, ref: str, tag: str, plain_http: bool = False, target: st
     parsed = oci.Ref.parse(ref)
     cfg = config(c)
     tgt = _ref_target(cfg, parsed.host, target, plain_http)
-    with pushmod.session(cfg.root, tgt, login_helm=False) as s:
+    with pushmod.session(cfg, tgt, login_helm=False) as s:
         report.out(pushmod.resolve(s.client, parsed.repository, tag))
 
 
@@ -122,19 +122,18 @@ def pull(c: Context, ref: str, version: str, destination: str = "dist/pulled", p
     from chartship.errors import VersionError
     from chartship.publish import push as pushmod
     from chartship.registry import oci
-    from chartship.tools import helm
     from chartship.version import semver
 
     parsed = oci.Ref.parse(ref)
     cfg = config(c)
     tgt = _ref_target(cfg, parsed.host, target, plain_http)
-    with pushmod.session(cfg.root, tgt) as s:
+    with pushmod.session(cfg, tgt) as s:
         try:
             concrete = str(semver.parse(semver.from_oci_tag(version)))
         except VersionError:
             concrete = pushmod.resolve(s.client, parsed.repository, version)
             report.note(f"{version} -> {concrete}")
-        path = helm.pull(cfg.root, ref, concrete, cfg.root / Path(destination), tgt.plain_http, s.registry_config)
+        path = cfg.helm.pull(ref, concrete, cfg.root / Path(destination), tgt.plain_http, s.registry_config).archive
     report.out(str(path.relative_to(cfg.root) if path.is_relative_to(cfg.root) else path))
 
 

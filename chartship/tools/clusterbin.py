@@ -30,6 +30,7 @@ from pathlib import Path
 from chartship import proc
 from chartship.errors import ToolError
 from chartship.tools import install as installmod
+from chartship.tools.summary import summarise
 
 LOCK_FILE = Path("ci") / "cluster.lock.toml"
 TOOLS_DIR = Path(".tools") / "cluster"
@@ -171,7 +172,7 @@ def go_env(environ: Mapping[str, str] | None = None) -> GoEnv:
         version = str(data["GOVERSION"]).removeprefix("go").split(" ")[0]
         return GoEnv(path, version, str(data["GOOS"]), str(data["GOARCH"]))
     except (ValueError, KeyError):
-        raise ToolError(f"{path} env failed: {proc.first_line(result.stderr or result.stdout)}") from None
+        raise ToolError(f"{path} env failed: {summarise(result.stderr or result.stdout)}") from None
 
 
 def _version_tuple(text: str) -> tuple[int, ...]:
@@ -231,7 +232,7 @@ def _build(root: Path, pin: Pin, go: GoEnv, dest: Path, jobs: int, log: Callable
     if not result.ok:
         log_file = dest.parent / f"{dest.name}.log"
         log_file.write_text(result.stdout + result.stderr, encoding="utf-8")
-        raise ToolError(f"go build of {pin.name} {pin.version} in {pin.module} failed: {proc.first_line(result.stderr)} "
+        raise ToolError(f"go build of {pin.name} {pin.version} in {pin.module} failed: {summarise(result.stderr)} "
                         f"(full log: {log_file})")
     missing = [b for b in comp.binaries if not (dest / b).is_file()]
     if missing:

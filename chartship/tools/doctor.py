@@ -60,7 +60,7 @@ def diagnose(root: Path) -> list[Row]:
     except ToolError:
         pins = {}
     bindir = root / ".tools" / "bin"
-    path, source = helm.locate(root)
+    path, source = helm.find_path(root)
     rows = [_helm_row("helm", path, source, True, None)]
     for name in ("helm3", "helm4"):
         pin = pins.get(name)

@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from chartship import proc
+from chartship.tools.summary import summarise
 
 
 def _git(root: Path, *args: str) -> str | None:
@@ -91,7 +92,7 @@ def _paths(result: proc.Result, what: str) -> list[str]:
     from chartship.errors import ToolError
 
     if not result.ok:
-        raise ToolError(f"git {what} failed: {proc.first_line(result.stderr)}")
+        raise ToolError(f"git {what} failed: {summarise(result.stderr)}")
     return [p for p in result.stdout.split("\0") if p]
 
 

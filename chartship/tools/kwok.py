@@ -28,6 +28,7 @@ from urllib.parse import urlsplit
 from chartship import proc
 from chartship.errors import ToolError
 from chartship.tools import clusterbin, install, kubectl
+from chartship.tools.summary import summarise
 
 STAGES = Path("ci") / "kwok" / "stages.yaml"
 NODE = Path("ci") / "kwok" / "node.yaml"
@@ -207,7 +208,7 @@ def start(
             _delete(cluster)
             if attempt == 2:
                 raise ToolError(f"kwokctl create cluster {cluster.name} failed: "
-                                f"{proc.first_line(result.stderr or result.stdout)} (start it with keep=True to keep its logs in "
+                                f"{summarise(result.stderr or result.stdout)} (start it with keep=True to keep its logs in "
                                 f"{workdir / 'clusters' / cluster.name / 'logs'})")
         kubectl.apply(root, cluster.kubeconfig, paths=[root / NODE, *([root / VOLUMES] if (root / VOLUMES).is_file() else [])])
         kubectl.wait(root, cluster.kubeconfig, ["node", NODE_NAME], "condition=Ready", READY_TIMEOUT)
@@ -244,6 +245,6 @@ def stop(cluster: Cluster) -> None:
     if left or (server and port_open(server)):
         what = f"processes {left}" if left else f"the API server port ({server})"
         raise ToolError(f"kwok cluster {cluster.name}: {what} still in use after `kwokctl delete cluster` "
-                        f"({proc.first_line(result.stderr) or 'no error'}); stop them and remove {cluster.workdir}")
+                        f"({summarise(result.stderr) or 'no error'}); stop them and remove {cluster.workdir}")
     cluster.stopped = True
     shutil.rmtree(cluster.workdir, ignore_errors=True)

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from chartship import proc
 from chartship.errors import ToolError
+from chartship.tools.summary import summarise
 
 CONFIG_FILE = ".pre-commit-config.yaml"
 HOOK_TYPES = ("pre-commit",)
@@ -43,7 +44,7 @@ def _why(result: proc.Result) -> str:
     text = result.stdout + "\n" + result.stderr
     lines = [ln.strip() for ln in text.splitlines()
              if ln.strip().startswith(("[ERROR]", "An error has occurred", "hint:"))]
-    return " ".join(lines) if lines else proc.first_line(text)
+    return " ".join(lines) if lines else summarise(text)
 
 
 def install(root: Path, hook_types: Sequence[str] = HOOK_TYPES) -> proc.Result:

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from chartship import proc
 from chartship.errors import ToolError
+from chartship.tools.summary import summarise
 
 CONFIG_NAMES = (".yamllint", ".yamllint.yaml", ".yamllint.yml")
 BUILTIN_CONFIG = """\
@@ -73,6 +74,6 @@ def run(root: Path, files: Sequence[Path]) -> list[Problem]:
         if m:
             problems.append(Problem(Path(m["file"]), int(m["line"]), int(m["col"]), m["level"], m["msg"]))
     if result.returncode not in (0, 1) or (result.returncode == 1 and not problems):
-        raise ToolError(f"yamllint failed: {proc.first_line(result.stderr or result.stdout)}; "
+        raise ToolError(f"yamllint failed: {summarise(result.stderr or result.stdout)}; "
                         "check the yamllint config (or `pip install -r requirements.txt`)")
     return problems

@@ -5,23 +5,20 @@ that step is reported as skipped (template rendering still ran)."""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from chartship import proc
 from chartship.build import workspace
 from chartship.charts import chart as chartmod
 from chartship.charts import values
 from chartship.config import Config
-from chartship.tools import helm
+from chartship.tools.helm import ClusterUnreachable, HelmError
 
 OK, FAIL, SKIP = "ok", "FAIL", "skip"
 NAMESPACE = "chartship-test"
-_TEMPLATE_ERR = re.compile(r"template: (\S+?:\d+(?::\d+)?)")
 
 
 @dataclass
@@ -42,45 +39,37 @@ class Case:
                 "dry_run": self.dry_run, "message": self.message}
 
 
-def _message(result: proc.Result, tmp: Path, rel: str) -> str:
-    """helm's error, on one line: from the first ``Error:`` line to the blank line after it
-    (helm 4 spreads a template error over several lines)."""
-    text = (result.stderr or result.stdout).replace(str(tmp), rel)
-    lines = text.splitlines()
-    start = next((i for i, ln in enumerate(lines) if ln.lower().startswith("error")), None)
-    if start is None:
-        picked = [ln.strip() for ln in lines if ln.strip()][-1:] or ["helm failed without a message"]
-    else:
-        picked = []
-        for ln in lines[start:]:
-            if not ln.strip():
-                break
-            picked.append(ln.strip())
-    line = " ".join(picked)
-    return line if len(line) <= 600 else line[:597] + "..."
+def message(exc: HelmError, tmp: Path, rel: str) -> str:
+    """helm's reason (one line, from the summariser) with the temporary copy's path shown as the chart's own."""
+    return exc.reason.replace(str(tmp), rel)
 
 
 def _run_case(cfg: Config, c: chartmod.Chart, rel: str, case: Case, environ: Mapping[str, str] | None) -> Case:
     files = tuple(c.path / f for f in case.files)
-    rendered = helm.template(cfg.root, c.name, c.path, files, NAMESPACE)
-    if not rendered.ok:
-        case.template, case.message = FAIL, _message(rendered, c.path, rel)
+    try:
+        cfg.helm.template(c.name, c.path, files, NAMESPACE)
+    except HelmError as exc:
+        case.template, case.message = FAIL, message(exc, c.path, rel)
         return case
     case.template = OK
-    result = helm.install_dry_run(cfg.root, c.name, c.path, files, NAMESPACE, env=environ)
-    if result.ok:
+    try:
+        cfg.helm.install_dry_run(c.name, c.path, files, NAMESPACE, env=environ)
         case.dry_run = OK
-    elif helm.CLUSTER_UNREACHABLE in result.stderr and helm.find(cfg.root).major < 4:
-        case.dry_run = SKIP
-        case.message = "helm 3 install --dry-run needs a reachable cluster (helm 4 runs it client-side); template ok"
-    else:
-        case.dry_run, case.message = FAIL, _message(result, c.path, rel)
+    except ClusterUnreachable as exc:
+        if cfg.helm.major >= 4:
+            case.dry_run, case.message = FAIL, message(exc, c.path, rel)
+        else:
+            case.dry_run = SKIP
+            case.message = "helm 3 install --dry-run needs a reachable cluster (helm 4 runs it client-side); template ok"
+    except HelmError as exc:
+        case.dry_run, case.message = FAIL, message(exc, c.path, rel)
     return case
 
 
 def run(cfg: Config, all_charts: Sequence[chartmod.Chart], names: Sequence[str], jobs: int,
         target: str | None = None, environ: Mapping[str, str] | None = None) -> list[Case]:
     cases: list[Case] = []
+    _ = cfg.helm  # located before any work: a missing or too old helm is one error, not a failed case each
     with workspace.prepare(cfg, all_charts, names, jobs, target, environ) as ws:
         work = []
         for name in names:

@@ -18,7 +18,7 @@ from chartship.charts import chart as chartmod
 from chartship.charts import values
 from chartship.config import Config
 from chartship.errors import ChartshipError
-from chartship.tools import helm
+from chartship.tools.helm import HelmError
 from chartship.validate import allowlist, helmtest, security
 from chartship.validate.schemas import Checker
 
@@ -132,9 +132,10 @@ def _render(cfg: Config, checker: Checker, c: chartmod.Chart, rel: str, render: 
             ) -> list[tuple[str, str, security.Problem]]:
     """(env, source, problem) of one chart x environment."""
     files = tuple(c.path / f for f in render.files)
-    result = helm.template(cfg.root, RELEASE, c.path, files, NAMESPACE, CLUSTER_APIS)
-    if not result.ok:
-        message = helmtest._message(result, c.path, rel)
+    try:
+        result = cfg.helm.template(RELEASE, c.path, files, NAMESPACE, CLUSTER_APIS)
+    except HelmError as exc:
+        message = helmtest.message(exc, c.path, rel)
         return [(render.env, "", security.Problem("Chart", c.name, "templates", f"do not render: {message}", "render"))]
     try:
         docs = parse_manifests(result.stdout, rel)
@@ -198,7 +199,7 @@ def run(cfg: Config, all_charts: Sequence[chartmod.Chart], names: Sequence[str],
         target: str | None = None, environ: Mapping[str, str] | None = None) -> Result:
     """Validate ``names`` (and argocd/ when ``argocd``)."""
     checker = Checker(cfg.root, cfg.kubernetes_versions)
-    result = Result(helm.find(cfg.root).version, checker.versions)
+    result = Result(cfg.helm.version, checker.versions)
     with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
         if names:
             with workspace.prepare(cfg, all_charts, names, jobs, target, environ) as ws:

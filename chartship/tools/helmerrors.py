@@ -1,0 +1,117 @@
+"""What a failed helm run means: the typed errors of :class:`chartship.tools.helm.Helm` and the one
+classifier that picks them from helm's whole output (stdout and stderr, not a shortened line).
+
+Callers catch the class they can act on -- retry a ``RegistryUnavailable``, treat a ``NotFoundError``
+as "not there", skip a ``ClusterUnreachable`` -- and let the others reach the edge, where they are one line.
+"""
+
+from __future__ import annotations
+
+import re
+from enum import Enum
+
+from chartship.errors import ToolError
+
+
+class Op(Enum):
+    """The kind of helm command, which decides how its failure reads."""
+
+    VERSION = "version"
+    LINT = "lint"
+    RENDER = "render"  # template, package, install --dry-run
+    DEPENDENCY = "dependency"
+    REGISTRY = "registry"  # registry login, push, pull
+    RELEASE = "release"  # upgrade --install, rollback, uninstall, test
+    QUERY = "query"  # status, history
+    OTHER = "other"
+
+
+class HelmError(ToolError):
+    """helm failed; ``str()`` is one line, ``reason`` helm's own explanation (summarised), ``output``
+    everything helm printed."""
+
+    transient = False
+
+    def __init__(self, message: str, output: str = "", reason: str = "") -> None:
+        super().__init__(message)
+        self.output = output
+        self.reason = reason or message
+
+
+class HelmNotFound(HelmError):
+    """No usable helm: missing, not runnable, or older than 3.8."""
+
+
+class HelmTimeout(HelmError):
+    """helm did not finish within chartship's time limit for the command."""
+
+
+class ClusterUnreachable(HelmError):
+    """helm could not reach the Kubernetes API server."""
+
+
+class RegistryAuthError(HelmError):
+    """The registry refused the credentials or the permission (401, 403, denied)."""
+
+
+class RegistryUnavailable(HelmError):
+    """A transient registry failure (5xx, 429, connection refused/reset, EOF, timeout): worth a retry."""
+
+    transient = True
+
+
+class NotFoundError(HelmError):
+    """The registry or cluster says the thing does not exist (404, manifest unknown, release: not found)."""
+
+
+class ChartInvalid(HelmError):
+    """The chart does not render or package (template error, schema failure, bad Chart.yaml)."""
+
+
+class LintFailed(ChartInvalid):
+    """``helm lint`` found problems: ``errors`` and ``warnings`` are its messages, one line each."""
+
+    def __init__(self, message: str, output: str = "", reason: str = "", errors: tuple[str, ...] = (),
+                 warnings: tuple[str, ...] = ()) -> None:
+        super().__init__(message, output, reason)
+        self.errors = errors
+        self.warnings = warnings
+
+
+class DependencyError(HelmError):
+    """``helm dependency build`` failed (missing subchart, Chart.lock out of date, unreachable repository)."""
+
+
+class ReleaseFailed(HelmError):
+    """An install, upgrade, rollback, uninstall or test in the cluster failed; the message holds the reason."""
+
+
+_UNREACHABLE = re.compile(r"kubernetes cluster unreachable", re.IGNORECASE)
+_AUTH = re.compile(r"\b401\b|\b403\b|unauthori[sz]ed|\bdenied\b|forbidden|basic credential not found|"
+                   r"no basic auth credentials|authentication required", re.IGNORECASE)
+_NOT_FOUND = re.compile(r"\b404\b|manifest unknown|name unknown|: not found\b|\bnot found$", re.IGNORECASE | re.MULTILINE)
+_TRANSIENT = re.compile(r"\b5\d\d\b|\b429\b|too many requests|connection refused|connection reset|broken pipe|"
+                        r"\bEOF\b|i/o timeout|timeout awaiting|TLS handshake timeout|no such host|server misbehaving",
+                        re.IGNORECASE)
+LOCK_OUT_OF_SYNC = "out of sync"
+
+_FALLBACK: dict[Op, type[HelmError]] = {
+    Op.LINT: LintFailed, Op.RENDER: ChartInvalid, Op.DEPENDENCY: DependencyError, Op.RELEASE: ReleaseFailed,
+    Op.QUERY: ReleaseFailed, Op.VERSION: HelmNotFound,
+}
+
+
+def classify(op: Op, output: str) -> type[HelmError]:
+    """The error class for a failed ``op`` that printed ``output`` (all of it)."""
+    if _UNREACHABLE.search(output):
+        return ClusterUnreachable
+    if op in (Op.REGISTRY, Op.DEPENDENCY, Op.OTHER):
+        if _AUTH.search(output):
+            return RegistryAuthError
+        if op is not Op.DEPENDENCY and _NOT_FOUND.search(output):
+            return NotFoundError
+        if _TRANSIENT.search(output):
+            return RegistryUnavailable
+    if op is Op.QUERY and _NOT_FOUND.search(output):
+        return NotFoundError
+    return _FALLBACK.get(op, HelmError)

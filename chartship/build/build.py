@@ -84,7 +84,7 @@ def build(cfg: Config, all_charts: Sequence[chartmod.Chart], names: Sequence[str
             package.write_sums(staging, entries)
             staging.chmod(0o755)
             cache.forget(dest)
-            package.publish_dir(staging, dest)
+            package.swap_folder(staging, dest)
             cache.record(dest, key, linted=run_lint)
         finally:
             shutil.rmtree(staging, ignore_errors=True)

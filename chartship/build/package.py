@@ -109,7 +109,7 @@ def write_sums(folder: Path, entries: Sequence[Entry]) -> None:
     (folder / MANIFEST_FILE).write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
 
 
-def publish_dir(staging: Path, dest: Path) -> None:
+def swap_folder(staging: Path, dest: Path) -> None:
     """Replace ``dest`` with the finished ``staging`` folder in (nearly) one step."""
     old = dest.with_name(f".{dest.name}.old")
     if old.exists():

@@ -12,7 +12,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-import os
 import re
 import time
 import urllib.error
@@ -40,10 +39,11 @@ class Retry:
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Retry:
-        env = os.environ if environ is None else environ
+        from chartship import config
+
         try:
-            attempts = int(env.get("CHARTSHIP_RETRIES", "5"))
-            base = float(env.get("CHARTSHIP_RETRY_BACKOFF", "0.5"))
+            attempts = int(config.env("CHARTSHIP_RETRIES", environ))
+            base = float(config.env("CHARTSHIP_RETRY_BACKOFF", environ))
         except ValueError:
             raise RegistryError("CHARTSHIP_RETRIES must be a whole number and CHARTSHIP_RETRY_BACKOFF seconds") from None
         if attempts < 1 or base < 0:
@@ -218,19 +218,41 @@ def _error_text(resp: Response) -> str:
         return resp.body[:200].decode(errors="replace")
 
 
+SCHEME = "oci://"
+
+
 @dataclass(frozen=True)
 class Ref:
-    """``oci://host[:port]/path/chart`` split into host and repository."""
+    """``oci://host[:port]/path/chart`` split into host and repository: the one parser of oci:// URLs."""
 
     host: str
     repository: str
 
     @classmethod
     def parse(cls, ref: str) -> Ref:
-        if not ref.startswith("oci://"):
+        """A chart reference: host and repository are both required."""
+        parsed = cls.parse_base(ref)
+        if not parsed.repository:
             raise RegistryError(f"{ref!r}: expected oci://HOST[:PORT]/PATH/CHART")
-        rest = ref.removeprefix("oci://").rstrip("/")
-        host, _, repo = rest.partition("/")
-        if not host or not repo:
-            raise RegistryError(f"{ref!r}: expected oci://HOST[:PORT]/PATH/CHART")
+        return parsed
+
+    @classmethod
+    def parse_base(cls, url: str) -> Ref:
+        """A target or repository URL ``oci://HOST[:PORT][/PATH]``: the path may be empty."""
+        if not url.startswith(SCHEME):
+            raise RegistryError(f"{url!r}: expected oci://HOST[:PORT]/PATH/CHART")
+        host, _, repo = url.removeprefix(SCHEME).rstrip("/").partition("/")
+        if not host:
+            raise RegistryError(f"{url!r}: expected oci://HOST[:PORT]/PATH/CHART")
         return cls(host, repo)
+
+    @classmethod
+    def host_of(cls, url: str) -> str | None:
+        """The host of an ``oci://`` URL; None for anything else (an https:// or file:// repository)."""
+        try:
+            return cls.parse_base(url).host
+        except RegistryError:
+            return None
+
+    def __str__(self) -> str:
+        return f"{SCHEME}{self.host}/{self.repository}" if self.repository else f"{SCHEME}{self.host}"

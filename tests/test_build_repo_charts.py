@@ -60,5 +60,5 @@ def test_schema_violation_in_prod_values(repo: Path, tmp_path: Path) -> None:
     result = invoke(work, "helm.lint", "--chart", "core-pipeline", "--json")
     assert result.returncode == 1
     schema = json.loads(result.stdout)["charts"]["core-pipeline"]["schema"]
-    assert schema["status"] == "FAIL"
+    assert schema["status"] == "failed"
     assert any(m.startswith("charts/core-pipeline values-prod.yaml: $.replicaCount: -1 ") for m in schema["messages"]), schema

@@ -59,3 +59,85 @@ def test_deploy_latest_then_up_to_date(repo_copy: tuple[Path, Registry]) -> None
     assert resolved.stdout == "0.1.0\n", resolved.stderr
     assert (root / "dist/charts/SHA256SUMS").read_text().count("\n") == 6
     assert not (root / "charts/platform/charts").exists()  # the working tree stays clean
+
+
+def tree(folder: Path) -> dict[str, str]:
+    """Every file under ``folder`` with its sha256 ({} when the folder does not exist)."""
+    import hashlib
+
+    if not folder.exists():
+        return {}
+    return {p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def plan(root: Path, *args: str) -> dict[str, object]:
+    result = invoke(root, "helm.deploy", "--latest", "--dry-run", "--json", *args)
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert data["dry_run"] is True
+    return dict(data)
+
+
+def actions(data: dict[str, object]) -> dict[tuple[str, str], str]:
+    results = data["results"]
+    assert isinstance(results, list)
+    return {(r["chart"], r["ref"].rsplit(":", 1)[1]): r["action"] for r in results}
+
+
+def test_dry_run_writes_nothing_before_and_after_a_deploy(repo_copy: tuple[Path, Registry]) -> None:
+    root, reg = repo_copy
+    # before anything: the local registry is not running, and the dry run must not start it
+    before = plan(root)
+    assert not registry_server.answering("127.0.0.1", reg.port)
+    assert not (root / "dist").exists() and not (root / ".cache" / "registry").exists()
+    assert before["registry"] == "would be started" and before["build"] == "would build"
+    assert len(before["packages"]) == 6  # type: ignore[arg-type]
+    for chart in ("core-pipeline", "redis", "platform"):
+        assert actions(before)[(chart, "0.1.0")] == "push" and actions(before)[(chart, "latest")] == "alias"
+    assert all("not published" in r["message"] for r in before["results"] if r["ref"].endswith(":0.1.0"))  # type: ignore[union-attr]
+
+    # the registry runs but is empty: still "push", and nothing is uploaded
+    registry_server.start(reg.state, reg.port)
+    empty = plan(root)
+    assert empty["registry"] == "running" and reg.uploads() == 0
+    assert set(actions(empty).values()) == {"push", "alias"}
+
+    deployed = invoke(root, "helm.deploy", "--latest", "--json")
+    assert deployed.returncode == 0, deployed.stderr
+    assert json.loads(deployed.stdout)["notes"] == "dist/RELEASE_NOTES.md"
+    dist, uploads = tree(root / "dist"), reg.uploads()
+    tags = {chart: registry_tags(reg, chart) for chart in ("core-pipeline", "redis", "platform")}
+
+    after = plan(root)
+    assert after["build"] == "up to date" and after["up_to_date"] is True
+    assert set(actions(after).values()) == {"skip"}
+    assert tree(root / "dist") == dist and reg.uploads() == uploads
+    assert {chart: registry_tags(reg, chart) for chart in tags} == tags
+
+    # a changed chart at the same version: the plan says refused, and still writes nothing
+    values = root / "charts" / "redis" / "values.yaml"
+    values.write_text(values.read_text() + "# changed after the release\n")
+    changed = invoke(root, "helm.deploy", "--latest", "--dry-run", "--json", "--chart", "redis")
+    assert changed.returncode == 1
+    data = json.loads(changed.stdout)
+    assert data["build"] == "would build" and actions(data)[("redis", "0.1.0")] == "refuse"
+    assert "bump the version" in data["results"][0]["message"]
+    assert tree(root / "dist") == dist and reg.uploads() == uploads
+    assert {chart: registry_tags(reg, chart) for chart in tags} == tags
+
+    human = invoke(root, "helm.deploy", "--latest", "--dry-run")
+    assert human.returncode == 1 and "nothing was written" in human.stdout and "refuse" in human.stdout
+
+
+def registry_tags(reg: Registry, chart: str) -> dict[str, str]:
+    """tag -> manifest digest of ``charts/<chart>`` in the registry."""
+    from chartship.registry import oci
+
+    client = oci.Client(reg.host, plain_http=True)
+    result = {}
+    for tag in sorted(client.tags(f"charts/{chart}")):
+        manifest = client.manifest(f"charts/{chart}", tag)
+        assert manifest is not None
+        result[tag] = manifest.digest
+    return result

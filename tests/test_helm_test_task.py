@@ -37,13 +37,13 @@ def test_every_chart_and_environment(repo: Path, helm_bin: Path) -> None:
     assert set(cases) == {("web", "defaults"), ("web", "dev"), ("web", "prod"), ("suite", "defaults"),
                           ("broken", "defaults"), ("broken", "dev"), ("broken", "prod")}
     assert cases[("web", "prod")]["values"] == ["values-prod.yaml"]
-    dry = "ok" if helm_major(helm_bin) >= 4 else "skip"  # helm 3's install --dry-run needs a cluster
+    dry = "ok" if helm_major(helm_bin) >= 4 else "skipped"  # helm 3's install --dry-run needs a cluster
     for key in (("web", "defaults"), ("web", "prod"), ("suite", "defaults"), ("broken", "dev")):
         assert (cases[key]["template"], cases[key]["dry_run"]) == ("ok", dry), cases[key]
-    if dry == "skip":
+    if dry == "skipped":
         assert "needs a reachable cluster" in cases[("web", "prod")]["message"]
     failed = cases[("broken", "prod")]
-    assert failed["template"] == "FAIL" and failed["dry_run"] == "skip"
+    assert failed["template"] == "failed" and failed["dry_run"] == "skipped"
     assert "broken/templates/boom.yaml:7" in failed["message"] and "nil pointer" in failed["message"]
     assert "chartship-" not in failed["message"]
 
@@ -54,7 +54,7 @@ def test_selected_chart_table_and_errors(repo: Path) -> None:
     assert "suite" in ok.stdout and "defaults" in ok.stdout and "broken" not in ok.stdout
     bad = invoke(repo, "helm.test", "--chart", "broken")
     one_error_line(bad, "helm.test failed for broken")
-    assert "FAIL" in bad.stdout
+    assert any("broken" in ln and "prod" in ln and "failed" in ln for ln in bad.stdout.splitlines()), bad.stdout
     one_error_line(invoke(repo, "helm.test", "--chart", "nope"), "unknown chart 'nope'")
     one_error_line(invoke(repo, "helm.test", env={"HELM_BIN": "/nonexistent/helm"}), "HELM_BIN=/nonexistent/helm")
 
@@ -66,4 +66,4 @@ def test_missing_subchart(tmp_path: Path, helm_bin: Path) -> None:
     result = invoke(root, "helm.test", "--json")
     assert result.returncode == 1
     case = json.loads(result.stdout)["cases"][0]
-    assert case["template"] == "FAIL" and "dependency 'ghost' points to file://../ghost" in case["message"]
+    assert case["template"] == "failed" and "dependency 'ghost' points to file://../ghost" in case["message"]

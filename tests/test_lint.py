@@ -57,7 +57,7 @@ def test_good_scaffold_passes_every_check(lint_json: dict[str, dict[str, dict[st
 
 
 def test_template_error_fails_helm_lint_with_file_and_line(lint_json: dict[str, dict[str, dict[str, object]]]) -> None:
-    assert status(lint_json, "tmplerr")["helm-lint"] == "FAIL"
+    assert status(lint_json, "tmplerr")["helm-lint"] == "failed"
     text = messages(lint_json, "tmplerr", "helm-lint")
     assert "templates/broken.yaml" in text and "charts/tmplerr" in text
     assert "/tmp/" not in text and "chartship-" not in text, "messages name repository paths, not the temp copy"
@@ -65,7 +65,7 @@ def test_template_error_fails_helm_lint_with_file_and_line(lint_json: dict[str, 
 
 
 def test_schema_violation_names_file_and_json_path(lint_json: dict[str, dict[str, dict[str, object]]]) -> None:
-    assert status(lint_json, "schemabad")["schema"] == "FAIL"
+    assert status(lint_json, "schemabad")["schema"] == "failed"
     assert messages(lint_json, "schemabad", "schema") == (
         "charts/schemabad values-prod.yaml: $.replicaCount: -1 is less than the minimum of 1")
     # helm lint --strict validates the schema too, for the prod stack only
@@ -74,14 +74,14 @@ def test_schema_violation_names_file_and_json_path(lint_json: dict[str, dict[str
 
 
 def test_bad_chart_yaml_fields(lint_json: dict[str, dict[str, dict[str, object]]]) -> None:
-    assert status(lint_json, "badmeta")["chart.yaml"] == "FAIL"
+    assert status(lint_json, "badmeta")["chart.yaml"] == "failed"
     text = messages(lint_json, "badmeta", "chart.yaml")
     assert "charts/badmeta/Chart.yaml: apiVersion is 'v1'" in text
     assert "type is 'plugin'; use application or library" in text
 
 
 def test_yamllint_error_is_reported_with_line(lint_json: dict[str, dict[str, dict[str, object]]]) -> None:
-    assert status(lint_json, "dupkey")["yamllint"] == "FAIL"
+    assert status(lint_json, "dupkey")["yamllint"] == "failed"
     text = messages(lint_json, "dupkey", "yamllint")
     assert "charts/dupkey/values.yaml:" in text and 'duplication of key "replicaCount"' in text
 
@@ -89,7 +89,8 @@ def test_yamllint_error_is_reported_with_line(lint_json: dict[str, dict[str, dic
 def test_table_output_and_exit_code(broken_repo: Path) -> None:
     result = invoke(broken_repo, "helm.lint", "--chart", "schemabad", "--chart", "good", "--jobs", "1")
     assert result.returncode == 1
-    assert "schemabad" in result.stdout and "good" in result.stdout and "FAIL" in result.stdout
+    assert "schemabad" in result.stdout and "good" in result.stdout
+    assert any(ln.split("│")[1:2] == [" schemabad "] and "failed" in ln for ln in result.stdout.splitlines()), result.stdout
     assert "tmplerr" not in result.stdout
     one_error_line(result, "lint failed for schemabad")
     ok = invoke(broken_repo, "helm.lint", "--chart", "good")
@@ -121,7 +122,7 @@ def test_repo_yamllint_config_is_used(tmp_path: Path, helm_bin: Path) -> None:
     result = invoke(root, "helm.lint", "--all", "--json")
     assert result.returncode == 1
     data = json.loads(result.stdout)["charts"]["web"]["yamllint"]
-    assert data["status"] == "FAIL" and any("line too long" in m for m in data["messages"])
+    assert data["status"] == "failed" and any("line too long" in m for m in data["messages"])
 
 
 def test_umbrella_lints_with_file_dependencies(tmp_path: Path, helm_bin: Path) -> None:

@@ -19,14 +19,14 @@ def test_validate_names_the_file_that_set_the_value(tmp_path: Path) -> None:
     (tmp_path / "values.yaml").write_text("replicaCount: 1\nimage:\n  tag: v1\n")
     (tmp_path / "values-dev.yaml").write_text("image:\n  tag: 5\n")
     (tmp_path / "values-prod.yaml").write_text("replicaCount: 0\n")
-    stack = values.Stack("prod", ("values-dev.yaml", "values-prod.yaml"))
+    stack = values.ValuesSet("prod", ("values-dev.yaml", "values-prod.yaml"))
     assert values.validate(tmp_path, "charts/x", stack) is None  # no schema: nothing to check
     (tmp_path / "values.schema.json").write_text(SCHEMA)
     assert values.validate(tmp_path, "charts/x", stack) == [
         "charts/x values-dev.yaml: $.image.tag: 5 is not of type 'string'",
         "charts/x values-prod.yaml: $.replicaCount: 0 is less than the minimum of 1",
     ]
-    assert values.validate(tmp_path, "charts/x", values.Stack("defaults", ())) == []
+    assert values.validate(tmp_path, "charts/x", values.ValuesSet("defaults", ())) == []
     (tmp_path / "values.schema.json").write_text("{nope")
     problems = values.validate(tmp_path, "charts/x", stack)
     assert problems is not None and problems[0].startswith("charts/x/values.schema.json: not valid JSON")
@@ -35,12 +35,13 @@ def test_validate_names_the_file_that_set_the_value(tmp_path: Path) -> None:
     assert problems is not None and "not a valid JSON schema" in problems[0]
 
 
-def test_stacks_only_list_present_files(tmp_path: Path) -> None:
+def test_values_sets_only_list_present_files(tmp_path: Path) -> None:
     from chartship import config
 
     (tmp_path / "values-prod.yaml").write_text("a: 1\n")
     cfg = config.load(tmp_path, environ={})
-    assert values.stacks(cfg, tmp_path) == [values.Stack("defaults", ()), values.Stack("prod", ("values-prod.yaml",))]
+    assert values.values_sets(cfg, tmp_path) == [values.ValuesSet("defaults", ()),
+                                                 values.ValuesSet("prod", ("values-prod.yaml",))]
 
 
 def test_chart_yaml_rules(tmp_path: Path) -> None:

@@ -103,4 +103,4 @@ def test_build_packages_patched_chart_and_leaves_tree_alone(tmp_path: Path, helm
     assert "templates/service.yaml) does not apply" in broken.stderr
     lint = invoke(root, "helm.lint", "--all", "--json")
     assert lint.returncode == 1
-    assert json.loads(lint.stdout)["charts"]["web"]["prepare"]["status"] == "FAIL"
+    assert json.loads(lint.stdout)["charts"]["web"]["prepare"]["status"] == "failed"

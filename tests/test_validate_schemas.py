@@ -13,6 +13,7 @@ import pytest
 import yaml
 
 from chartship import config as cfgmod
+from chartship.charts import values
 from chartship.errors import ChartshipError, ConfigError
 from chartship.validate import validate
 from chartship.validate.schemas import Checker, CrdSchemas, field_path
@@ -208,11 +209,11 @@ def test_parse_manifests_keeps_the_source_template_and_drops_empty_documents() -
         validate.parse_manifests("# Source: app/templates/c.yaml\nkind: [\n", "charts/app")
 
 
-def test_environments_add_values_test_yaml_when_present(tmp_path: Path) -> None:
+def test_values_sets_add_values_test_yaml_when_present(tmp_path: Path) -> None:
     cfg = cfgmod.load(tmp_path, environ={})
     chart = tmp_path / "app"
     chart.mkdir()
     (chart / "values-prod.yaml").write_text("{}\n")
-    assert [(s.env, s.files) for s in validate.environments(cfg, chart)] == [("defaults", ()), ("prod", ("values-prod.yaml",))]
+    assert [(s.name, s.files) for s in values.values_sets(cfg, chart)] == [("defaults", ()), ("prod", ("values-prod.yaml",))]
     (chart / "values-test.yaml").write_text("{}\n")
-    assert [s.env for s in validate.environments(cfg, chart)] == ["defaults", "prod", "test"]
+    assert [s.name for s in values.values_sets(cfg, chart)] == ["defaults", "prod", "test"]

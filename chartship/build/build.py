@@ -16,13 +16,13 @@ from pathlib import Path
 
 from chartship.build import cache, lint, package, workspace
 from chartship.charts import chart as chartmod
-from chartship.config import Config
+from chartship.config import DIST_DIR, Config
 from chartship.errors import ChartError, CheckFailed, VersionError
+from chartship.report import note
+from chartship.tools import git
 from chartship.version import sync, versionfile
 from chartship.version import tags as tagsmod
 from chartship.version.semver import SemVer
-
-DIST = Path("dist") / "charts"
 
 
 @dataclass(frozen=True)
@@ -48,7 +48,10 @@ def require_versions_in_step(cfg: Config, all_charts: Sequence[chartmod.Chart]) 
 
 
 def build(cfg: Config, all_charts: Sequence[chartmod.Chart], names: Sequence[str], jobs: int, latest: bool = False,
-          run_lint: bool = True, target: str | None = None, environ: Mapping[str, str] | None = None) -> BuildResult:
+          run_lint: bool = True, target: str | None = None, environ: Mapping[str, str] | None = None,
+          dest: Path | None = None) -> BuildResult:
+    """Package ``names`` into ``dest`` (default dist/charts). When dist/charts already holds exactly
+    these packages (same inputs), nothing is built and those are returned (``reused``)."""
     v = require_versions_in_step(cfg, all_charts)
     tags = tagsmod.current_tags(cfg, v)
     kinds = ["version", "latest"] if latest else ["version"]
@@ -61,13 +64,13 @@ def build(cfg: Config, all_charts: Sequence[chartmod.Chart], names: Sequence[str
                 raise ChartError(f"charts {seen[f]} and {chart} would both be packaged as {f}; "
                                  "put {name} in the package_name template")
             seen[f] = chart
-    workspace.shallow_note(cfg, [c for c in all_charts if c.name in names])
-    dest = cfg.root / DIST
+    shallow_note(cfg, [c for c in all_charts if c.name in names])
     times = cache.epochs(cfg, all_charts, names)
     key = cache.inputs_key(cfg, all_charts, names, {"tags": tags, "files": names_for, "version": str(v)}, times)
-    previous = cache.reusable(dest, key, run_lint)
+    previous = cache.reusable(cfg.dist_dir, key, run_lint)
     if previous is not None:
-        return BuildResult(str(v), dest, previous, None, reused=True)
+        return BuildResult(str(v), cfg.dist_dir, previous, None, reused=True)
+    dest = dest or cfg.dist_dir
     with workspace.prepare(cfg, all_charts, names, jobs, target, environ) as ws:
         for name in names:
             problem = ws.problem(name)
@@ -75,7 +78,7 @@ def build(cfg: Config, all_charts: Sequence[chartmod.Chart], names: Sequence[str
                 raise problem
         report = lint.run(cfg, all_charts, names, jobs, target, environ, ws) if run_lint else None
         if report is not None and not report.ok:
-            return BuildResult(str(v), cfg.root / DIST, [], report)
+            return BuildResult(str(v), dest, [], report)
         dest.parent.mkdir(parents=True, exist_ok=True)
         staging = Path(tempfile.mkdtemp(prefix=".charts-staging-", dir=dest.parent))
         try:
@@ -83,11 +86,20 @@ def build(cfg: Config, all_charts: Sequence[chartmod.Chart], names: Sequence[str
             package.write_sums(staging, entries)
             staging.chmod(0o755)
             cache.forget(dest)
-            package.publish_dir(staging, dest)
+            package.swap_folder(staging, dest)
             cache.record(dest, key, linted=run_lint)
         finally:
             shutil.rmtree(staging, ignore_errors=True)
     return BuildResult(str(v), dest, entries, report)
+
+
+def shallow_note(cfg: Config, charts: Sequence[chartmod.Chart]) -> None:
+    """In a shallow clone the last commit of a chart may be unknown, so package times can differ from a full clone."""
+    by_rel = {c.rel: c.name for c in charts}
+    cut = [by_rel[rel] for rel in git.cut_by_shallow_clone(cfg.root, list(by_rel))]
+    if cut:
+        note(f"note: shallow clone: the last change of {', '.join(cut)} is not in the fetched history, so their "
+                    "package time stamps differ from a full clone's; run `git fetch --unshallow` for identical packages")
 
 
 def _package_all(cfg: Config, ws: workspace.Workspace, names: Sequence[str], names_for: dict[str, dict[str, str]],
@@ -105,7 +117,7 @@ def _package_all(cfg: Config, ws: workspace.Workspace, names: Sequence[str], nam
             out = staging / file
             package.repack(raw, out, epoch)
             made.append(package.Entry(file=file, chart=name, version=c.version, tag=tags[kind], kind=kind,
-                                      sha256=package.sha256(out), path=(DIST / file).as_posix()))
+                                      sha256=package.sha256(out), path=(DIST_DIR / file).as_posix()))
         shutil.rmtree(raw_dir)
         return made
 
@@ -114,5 +126,5 @@ def _package_all(cfg: Config, ws: workspace.Workspace, names: Sequence[str], nam
 
 
 def check_failed(report: lint.Report) -> CheckFailed:
-    bad = sorted(n for n, checks in report.charts.items() if any(o.status == lint.FAIL for o in checks.values()))
+    bad = sorted(n for n, checks in report.charts.items() if not all(o.ok for o in checks.values()))
     return CheckFailed(f"lint failed for {', '.join(bad)}; nothing was packaged (fix it, or --no-lint to skip lint)")

@@ -12,9 +12,9 @@ from pathlib import Path
 from typing import Any
 
 from chartship import __version__
-from chartship.build import package, patches, workspace
+from chartship.build import package, workspace
 from chartship.charts import chart as chartmod
-from chartship.config import Config
+from chartship.config import PATCHES_DIR, Config
 
 INPUTS_FILE = ".charts-inputs.json"  # beside dist/charts, tied to its manifest.json
 CONFIG_FILES = ("invoke.yaml", ".yamllint", ".yamllint.yaml", ".yamllint.yml")
@@ -30,7 +30,7 @@ def _files(folder: Path) -> list[Path]:
 
 def epochs(cfg: Config, all_charts: Sequence[chartmod.Chart], names: Sequence[str]) -> dict[str, int]:
     """Each needed chart's package time stamp (its last commit), computed once per build."""
-    return {c.name: package.source_epoch(cfg.root, [c.rel, f"{patches.PATCHES_DIR}/{c.name}"])
+    return {c.name: package.source_epoch(cfg.root, [c.rel, f"{PATCHES_DIR}/{c.name}"])
             for c in workspace.closure(all_charts, names)}
 
 
@@ -45,7 +45,7 @@ def inputs_key(cfg: Config, all_charts: Sequence[chartmod.Chart], names: Sequenc
         if path.is_file():
             h.update(name.encode() + b"\0" + path.read_bytes())
     for c in workspace.closure(all_charts, names):
-        sources = [c.path, cfg.root / patches.PATCHES_DIR / c.name]
+        sources = [c.path, cfg.root / PATCHES_DIR / c.name]
         for source in sources:
             for path in _files(source) if source.is_dir() else []:
                 h.update(path.relative_to(cfg.root).as_posix().encode() + b"\0")

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -15,23 +15,13 @@ from chartship.charts import chart as chartmod
 from chartship.charts import values
 from chartship.config import Config
 from chartship.errors import ChartshipError
+from chartship.outcome import SKIPPED, Outcome
 from chartship.tools import yamllint as yamllintmod
 from chartship.tools.helm import LintFailed
 from chartship.version import semver
 
 CHECKS = ("chart.yaml", "prepare", "helm-lint", "yamllint", "schema")
-OK, FAIL, SKIP = "ok", "FAIL", "skip"
 CHART_TYPES = ("application", "library")
-
-
-@dataclass
-class Outcome:
-    status: str = OK
-    messages: list[str] = field(default_factory=list)
-
-    def fail(self, message: str) -> None:
-        self.status = FAIL
-        self.messages.append(message)
 
 
 @dataclass
@@ -40,11 +30,10 @@ class Report:
 
     @property
     def ok(self) -> bool:
-        return all(o.status != FAIL for checks in self.charts.values() for o in checks.values())
+        return all(o.ok for checks in self.charts.values() for o in checks.values())
 
     def as_dict(self) -> dict[str, Any]:
-        return {"ok": self.ok, "charts": {name: {check: {"status": o.status, "messages": o.messages}
-                                                 for check, o in checks.items()}
+        return {"ok": self.ok, "charts": {name: {check: o.as_dict() for check, o in checks.items()}
                                           for name, checks in self.charts.items()}}
 
 
@@ -65,8 +54,8 @@ def chart_yaml_problems(c: chartmod.Chart) -> list[str]:
     return problems
 
 
-def _helm_lint(cfg: Config, c: chartmod.Chart, source_rel: str, stack: values.Stack) -> list[str]:
-    files = tuple(c.path / f for f in stack.files)
+def _helm_lint(cfg: Config, c: chartmod.Chart, source_rel: str, vs: values.ValuesSet) -> list[str]:
+    files = tuple(c.path / f for f in vs.files)
     try:
         cfg.helm.lint(c.path, files, strict=True)
         return []
@@ -76,8 +65,7 @@ def _helm_lint(cfg: Config, c: chartmod.Chart, source_rel: str, stack: values.St
     lines = [ln.replace(tmp_prefix, source_rel) for ln in (*failed.errors, *failed.warnings)]
     if not lines:
         lines = [ln.strip().replace(tmp_prefix, source_rel) for ln in failed.output.splitlines() if ln.strip()][-3:]
-    label = stack.env if not stack.files else f"{stack.env} ({', '.join(stack.files)})"
-    return [f"{source_rel} [{label}]: {ln}" for ln in lines]
+    return [f"{source_rel} [{vs.label}]: {ln}" for ln in lines]
 
 
 def _yamllint(cfg: Config, ws: workspace.Workspace, names: Sequence[str], report: Report) -> None:
@@ -90,7 +78,7 @@ def _yamllint(cfg: Config, ws: workspace.Workspace, names: Sequence[str], report
             files.append(f)
     for name in names:
         if not any(owner == name for owner, _rel in owners.values()):
-            report.charts[name]["yamllint"] = Outcome(SKIP, ["no YAML files"])
+            report.charts[name]["yamllint"] = Outcome(status=SKIPPED, messages=["no YAML files"])
     for prob in yamllintmod.run(cfg.root, files):
         name, rel = owners.get(prob.file, owners.get(ws.root / prob.file, ("", str(prob.file))))
         if not name:
@@ -103,13 +91,13 @@ def _yamllint(cfg: Config, ws: workspace.Workspace, names: Sequence[str], report
             outcome.messages.append(text)
 
 
-def _schema(ws: workspace.Workspace, name: str, stacks: Sequence[values.Stack]) -> Outcome:
+def _schema(ws: workspace.Workspace, name: str, sets: Sequence[values.ValuesSet]) -> Outcome:
     c, rel = ws.chart(name), ws.source[name].rel
     outcome = Outcome()
-    for stack in stacks:
-        problems = values.validate(c.path, rel, stack)
+    for vs in sets:
+        problems = values.validate(c.path, rel, vs)
         if problems is None:
-            return Outcome(SKIP, [f"no {values.SCHEMA_FILE}"])
+            return Outcome(status=SKIPPED, messages=[f"no {values.SCHEMA_FILE}"])
         for p in problems:
             if p not in outcome.messages:
                 outcome.fail(p)
@@ -134,15 +122,15 @@ def run(cfg: Config, all_charts: Sequence[chartmod.Chart], names: Sequence[str],
             c = ws.chart(name)
             for problem in chart_yaml_problems(c):
                 report.charts[name]["chart.yaml"].fail(problem)
-            stacks = values.stacks(cfg, c.path)
-            submit(name, "schema", _schema, ws, name, stacks)
+            sets = values.values_sets(cfg, c.path)
+            submit(name, "schema", _schema, ws, name, sets)
             failure = ws.problem(name)
             if failure is not None:
                 report.charts[name]["prepare"].fail(str(failure))
-                report.charts[name]["helm-lint"] = Outcome(SKIP, ["prepare failed"])
+                report.charts[name]["helm-lint"] = Outcome(status=SKIPPED, messages=["prepare failed"])
                 continue
-            for stack in stacks:
-                submit(name, "helm-lint", _helm_lint, cfg, c, ws.source[name].rel, stack)
+            for vs in sets:
+                submit(name, "helm-lint", _helm_lint, cfg, c, ws.source[name].rel, vs)
         for name, check, future in tasks:
             result = future.result()
             if check == "schema":

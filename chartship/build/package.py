@@ -19,7 +19,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from chartship import placeholders
+from chartship import config, placeholders
 from chartship.config import CONFIG_FILE, Config
 from chartship.errors import ChartError, ConfigError
 from chartship.tools import git
@@ -31,14 +31,13 @@ MANIFEST_FILE = "manifest.json"
 
 def source_epoch(root: Path, paths: Sequence[str], environ: Mapping[str, str] | None = None) -> int:
     """The time stamped into a package: the last commit touching ``paths``, else SOURCE_DATE_EPOCH, else 0."""
-    env = os.environ if environ is None else environ
     try:
         when = git.last_commit_time(root, *paths) if git.is_work_tree(root) else None
     except ChartError:
         when = None
     if when is not None:
         return when
-    raw = env.get("SOURCE_DATE_EPOCH", "").strip()
+    raw = config.env("SOURCE_DATE_EPOCH", environ).strip()
     return int(raw) if raw.isdigit() else 0
 
 
@@ -109,7 +108,7 @@ def write_sums(folder: Path, entries: Sequence[Entry]) -> None:
     (folder / MANIFEST_FILE).write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
 
 
-def publish_dir(staging: Path, dest: Path) -> None:
+def swap_folder(staging: Path, dest: Path) -> None:
     """Replace ``dest`` with the finished ``staging`` folder in (nearly) one step."""
     old = dest.with_name(f".{dest.name}.old")
     if old.exists():

@@ -8,10 +8,10 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from chartship.config import PATCHES_DIR
 from chartship.errors import ChartError
 from chartship.tools import git
 
-PATCHES_DIR = "patches"
 _NAME = re.compile(r"^\d{4}-.+\.patch$")
 _FILE = re.compile(r"^\+\+\+ (?:b/)?(\S+)")
 _OLD_FILE = re.compile(r"^--- (?:a/)?(\S+)")

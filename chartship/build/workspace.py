@@ -13,41 +13,16 @@ import shutil
 import tempfile
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TypeVar
 
-from chartship import report, secrets
 from chartship.build import package, patches
+from chartship.build.graph import run_graph
 from chartship.charts import chart as chartmod
-from chartship.config import Config, Target
-from chartship.errors import ChartError, ChartshipError, ToolError
-from chartship.tools import git
-
-T = TypeVar("T")
-
-
-def run_graph(names: Sequence[str], needs: Mapping[str, Sequence[str]], work: Callable[[str], T],
-              jobs: int) -> dict[str, T | ChartshipError]:
-    """Run ``work(name)`` for ``names`` (already in dependency order) on ``jobs`` threads; each
-    waits for the names it ``needs``. A ChartshipError is returned in place of a result."""
-
-    def step(name: str, waits: list[Future[T | ChartshipError]]) -> T | ChartshipError:
-        for w in waits:
-            w.result()
-        try:
-            return work(name)
-        except ChartshipError as exc:
-            return exc
-
-    futures: dict[str, Future[T | ChartshipError]] = {}
-    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-        for name in names:  # FIFO + dependency order: whatever a task waits for already runs
-            waits = [futures[n] for n in needs.get(name, ()) if n in futures]
-            futures[name] = pool.submit(step, name, waits)
-        return {name: f.result() for name, f in futures.items()}
+from chartship.config import PATCHES_DIR, Config
+from chartship.errors import ChartError, ChartshipError
+from chartship.registry import credentials, oci
 
 
 def closure(charts: Sequence[chartmod.Chart], names: Sequence[str]) -> list[chartmod.Chart]:
@@ -69,44 +44,29 @@ def _needs(charts: Sequence[chartmod.Chart]) -> dict[str, list[str]]:
 
 @dataclass
 class Deps:
-    """How dependency builds log in: the target whose OCI dependencies need credentials."""
+    """How dependency builds log in: helm is logged in to the target (once, on first use) when a chart
+    has OCI dependencies on it; the same credentials as publishing (environment, or an ECR token)."""
 
     cfg: Config
     target: str | None = None
     environ: Mapping[str, str] | None = None
-    _login: dict[str, str] | None = None
-    _login_dir: tempfile.TemporaryDirectory[str] | None = None
+    _login: credentials.HelmLogin | None = None
 
     def env_for(self, c: chartmod.Chart) -> tuple[dict[str, str] | None, bool]:
         """(extra env, plain_http) for ``c``'s dependency build."""
         t = self.cfg.target(self.target)
         prefix = t.url.rstrip("/") + "/"
         uses = [d for d in c.dependencies if (d.repository.rstrip("/") + "/").startswith(prefix)
-                or d.repository.removeprefix("oci://").split("/", 1)[0] == t.host]
+                or oci.Ref.host_of(d.repository) == t.host]
         if not uses:
             return None, False
         if self._login is None:
-            self._login = self._log_in(t)
-        return (self._login or None), t.plain_http
-
-    def _log_in(self, t: Target) -> dict[str, str]:
-        """The same credentials as publishing (environment, or an ECR token), into a private registry config."""
-        from chartship.publish import push
-
-        creds = push.credentials(t, self.environ)
-        if creds is None:
-            return {}
-        self._login_dir = tempfile.TemporaryDirectory(prefix="chartship-registry-")
-        config = Path(self._login_dir.name) / "config.json"
-        try:
-            self.cfg.helm.login(t.host, creds[0], creds[1], t.plain_http, config)
-        except ToolError as exc:
-            raise ToolError(f"target {t.name!r}: {secrets.redact(str(exc))}") from None
-        return {"HELM_REGISTRY_CONFIG": str(config)}
+            self._login = credentials.HelmLogin(self.cfg, t, self.environ)
+        return (self._login.env() or None), t.plain_http
 
     def close(self) -> None:
-        if self._login_dir is not None:
-            self._login_dir.cleanup()
+        if self._login is not None:
+            self._login.close()
 
 
 def build_one(cfg: Config, c: chartmod.Chart, source_root: Path, deps: Deps, lock: threading.Lock) -> None:
@@ -129,7 +89,7 @@ def build_one(cfg: Config, c: chartmod.Chart, source_root: Path, deps: Deps, loc
             continue
         sub_dir = (c.path / dep.local_path).resolve()
         rel = sub_dir.relative_to(source_root).as_posix() if sub_dir.is_relative_to(source_root) else str(sub_dir)
-        epoch = package.source_epoch(cfg.root, [rel, f"{patches.PATCHES_DIR}/{sub_dir.name}"])
+        epoch = package.source_epoch(cfg.root, [rel, f"{PATCHES_DIR}/{sub_dir.name}"])
         for archive in sorted((c.path / "charts").glob(f"{dep.name}-*.tgz")):
             package.repack(archive, archive, epoch)
 
@@ -239,14 +199,3 @@ def deps_in_place(cfg: Config, all_charts: Sequence[chartmod.Chart], names: Sequ
         if isinstance(problem, ChartshipError):
             raise problem
     return [c for c in needed if c.dependencies]
-
-
-def shallow_note(cfg: Config, charts: Sequence[chartmod.Chart]) -> None:
-    """In a shallow clone the last commit of a chart may be unknown, so package times can differ from a full clone."""
-    if not git.is_work_tree(cfg.root) or not git.is_shallow(cfg.root):
-        return
-    boundaries = git.shallow_boundaries(cfg.root)
-    cut = [c.name for c in charts if git.last_commit(cfg.root, c.rel) in boundaries]
-    if cut:
-        report.note(f"note: shallow clone: the last change of {', '.join(cut)} is not in the fetched history, so their "
-                    "package time stamps differ from a full clone's; run `git fetch --unshallow` for identical packages")

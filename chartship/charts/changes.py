@@ -8,11 +8,9 @@ from dataclasses import dataclass
 from pathlib import PurePosixPath
 
 from chartship.charts import chart as chartmod
-from chartship.config import Config
+from chartship.config import PATCHES_DIR, Config
 from chartship.errors import ChartshipError
 from chartship.tools import git
-
-PATCHES_DIR = "patches"
 
 
 @dataclass(frozen=True)

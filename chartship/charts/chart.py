@@ -61,9 +61,10 @@ class Chart:
         ]
 
 
-def read_chart(path: Path, root: Path) -> Chart:
-    """Parse ``path/Chart.yaml``; every way it can be broken is a one-line ChartError."""
-    rel = path.relative_to(root).as_posix() if path.is_relative_to(root) else str(path)
+def read_chart(path: Path, root: Path | None = None) -> Chart:
+    """Parse ``path/Chart.yaml``; every way it can be broken is a one-line ChartError naming the file
+    relative to ``root`` (by its full path without one)."""
+    rel = path.relative_to(root).as_posix() if root is not None and path.is_relative_to(root) else str(path)
     where = f"{rel}/Chart.yaml"
     text, data = yamlio.load_file(path / "Chart.yaml", where, ChartError)
     if not isinstance(data, dict):

@@ -1,5 +1,5 @@
-"""Values stacks per environment, merged the way helm merges them, and checked
-against the chart's values.schema.json with jsonschema."""
+"""Values sets: which values files make up each set of a chart (the one answer every stage uses),
+merged the way helm merges them, and checked against the chart's values.schema.json with jsonschema."""
 
 from __future__ import annotations
 
@@ -10,28 +10,56 @@ from pathlib import Path
 from typing import Any
 
 from chartship.config import Config
-from chartship.errors import ChartError
+from chartship.errors import ChartError, ConfigError
 
 SCHEMA_FILE = "values.schema.json"
 DEFAULTS = "defaults"
+TEST = "test"
+TEST_VALUES = "values-test.yaml"  # the cluster test's values; a set of its own unless an environment uses it
 
 
 @dataclass(frozen=True)
-class Stack:
-    """One environment's values files for one chart (values.yaml is implied first)."""
+class ValuesSet:
+    """One values set of one chart: values.yaml, then ``files`` (relative to the chart folder) in order."""
 
-    env: str
+    name: str
     files: tuple[str, ...]
 
+    @property
+    def label(self) -> str:
+        return self.name if not self.files else f"{self.name} ({', '.join(self.files)})"
 
-def stacks(cfg: Config, chart_dir: Path) -> list[Stack]:
-    """The defaults run plus every environment with at least one of its files in this chart."""
-    result = [Stack(DEFAULTS, ())]
-    for env, files in cfg.environments.items():
+
+Environments = Mapping[str, Sequence[str]]
+
+
+def values_sets(cfg: Config | Environments, chart_dir: Path) -> list[ValuesSet]:
+    """Every values set of the chart at ``chart_dir``: the defaults (values.yaml alone), then each
+    configured environment with at least one of its files in this chart (just the files present), then
+    ``test`` (values-test.yaml) when the chart has one that no environment uses."""
+    environments = cfg.environments if isinstance(cfg, Config) else cfg
+    result = [ValuesSet(DEFAULTS, ())]
+    for env, files in environments.items():
         present = tuple(f for f in files if (chart_dir / f).is_file())
         if present:
-            result.append(Stack(env, present))
+            result.append(ValuesSet(env, present))
+    used = {f for s in result for f in s.files}
+    if (chart_dir / TEST_VALUES).is_file() and TEST_VALUES not in used:
+        result.append(ValuesSet(TEST if all(s.name != TEST for s in result) else TEST_VALUES, (TEST_VALUES,)))
     return result
+
+
+def values_set(cfg: Config, chart_dir: Path, name: str) -> ValuesSet:
+    """The set ``name`` of the chart at ``chart_dir`` (see :func:`values_sets`); a ConfigError names the
+    known sets when the chart has no such set."""
+    sets = values_sets(cfg, chart_dir)
+    for s in sets:
+        if s.name == name:
+            return s
+    if name in cfg.environments:
+        raise ConfigError(f"--env {name}: {chart_dir.name} has none of {', '.join(cfg.environments[name])}")
+    raise ConfigError(f"--env {name!r}: not one of the configured environments ({', '.join(cfg.environments)}) "
+                      f"nor a values set of {chart_dir.name} ({', '.join(s.name for s in sets[1:]) or 'none'})")
 
 
 def plain(data: Any) -> Any:
@@ -115,7 +143,7 @@ def _has(data: Any, path: Sequence[Any]) -> bool:
 
 
 def _blame(layers: Sequence[tuple[str, dict[str, Any]]], path: Sequence[Any]) -> str:
-    """The last file of the stack that sets ``path`` (or the deepest part of it that exists)."""
+    """The last file of the set that sets ``path`` (or the deepest part of it that exists)."""
     for depth in range(len(path), 0, -1):
         for name, data in reversed(layers):
             if _has(data, path[:depth]):
@@ -123,8 +151,8 @@ def _blame(layers: Sequence[tuple[str, dict[str, Any]]], path: Sequence[Any]) ->
     return str(layers[-1][0])
 
 
-def validate(chart_dir: Path, rel: str, stack: Stack) -> list[str] | None:
-    """Schema problems of one merged stack, or None when the chart has no values.schema.json."""
+def validate(chart_dir: Path, rel: str, values: ValuesSet) -> list[str] | None:
+    """Schema problems of one merged values set, or None when the chart has no values.schema.json."""
     schema_path = chart_dir / SCHEMA_FILE
     if not schema_path.is_file():
         return None
@@ -143,7 +171,7 @@ def validate(chart_dir: Path, rel: str, stack: Stack) -> list[str] | None:
         return [f"{rel}/{SCHEMA_FILE}: not a valid JSON schema ({exc.message}) at {_path_text(exc.absolute_path)}"]
     layers: list[tuple[str, dict[str, Any]]] = []
     try:
-        for name in ("values.yaml", *stack.files):
+        for name in ("values.yaml", *values.files):
             layers.append((name, load_values(chart_dir, rel, name)))
     except ChartError as exc:
         return [str(exc)]

@@ -7,30 +7,35 @@ from __future__ import annotations
 import secrets
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 from chartship.charts import chart as chartmod
+from chartship.charts import values
 from chartship.cluster import releases
 from chartship.cluster.providers import Cluster
 from chartship.config import Config, Target
 from chartship.errors import ChartshipError
-from chartship.publish import push
+from chartship.outcome import FAILED, OK, SKIPPED, Outcome
+from chartship.registry import credentials
 from chartship.tools import kubectl
 from chartship.version import semver, versionfile
 
-TEST_VALUES = "values-test.yaml"
 
+@dataclass(kw_only=True)
+class Step(Outcome):
+    """One step of one chart's cluster test."""
 
-@dataclass
-class Step:
     chart: str
     step: str
-    status: str  # ok | failed | skipped
     seconds: float
-    message: str = ""
 
     def as_dict(self) -> dict[str, object]:
-        return asdict(self)
+        return {"chart": self.chart, "step": self.step, "status": self.status, "seconds": self.seconds,
+                "message": self.message}
+
+
+def _step(chart: str, name: str, status: str, seconds: float, message: str = "") -> Step:
+    return Step(chart=chart, step=name, status=status, seconds=seconds, messages=[message] if message else [])
 
 
 def previous_version(cfg: Config, chart: str, target: Target | None) -> tuple[str | None, str]:
@@ -45,7 +50,7 @@ def previous_version(cfg: Config, chart: str, target: Target | None) -> tuple[st
         return None, f"the local registry ({target.url}) is not running"
     current = versionfile.read_version(cfg.version_file)
     try:
-        with push.session(cfg, target, login_helm=False) as s:
+        with credentials.session(cfg, target, login_helm=False) as s:
             tags = s.client.tags(s.repository(chart))
     except ChartshipError as exc:
         return None, f"could not list published versions ({exc})"
@@ -66,7 +71,8 @@ def run_chart(cfg: Config, ch: chartmod.Chart, cluster: Cluster, target: Target 
               log: Callable[[str], None], timeout: str = "3m") -> list[Step]:
     namespace = f"ct-{ch.name}-{secrets.token_hex(3)}"[:63]
     place = releases.Place(ch.name, namespace, cluster.context, {"KUBECONFIG": str(cluster.kubeconfig)})
-    test_values = (ch.path / TEST_VALUES,) if (ch.path / TEST_VALUES).is_file() else ()
+    test_set = next((s for s in values.values_sets(cfg, ch.path) if s.name == values.TEST), None)
+    test_values = tuple(ch.path / f for f in test_set.files) if test_set else ()
     steps: list[Step] = []
 
     def step(name: str, action: Callable[[], str]) -> bool:
@@ -74,12 +80,12 @@ def run_chart(cfg: Config, ch: chartmod.Chart, cluster: Cluster, target: Target 
         try:
             message = action()
         except ChartshipError as exc:
-            steps.append(Step(ch.name, name, "failed", time.monotonic() - started, str(exc)))
+            steps.append(_step(ch.name, name, FAILED, time.monotonic() - started, str(exc)))
             log(f"{ch.name}: {name} failed: {exc}")
             for line in kubectl.diagnostics(cfg.root, cluster.kubeconfig, namespace, cluster.context):
                 log(f"  {line}")
             return False
-        steps.append(Step(ch.name, name, "ok", time.monotonic() - started, message))
+        steps.append(_step(ch.name, name, OK, time.monotonic() - started, message))
         log(f"{ch.name}: {name} ok {message}".rstrip())
         return True
 
@@ -89,7 +95,7 @@ def run_chart(cfg: Config, ch: chartmod.Chart, cluster: Cluster, target: Target 
             ok = step("install previous", lambda: _describe(releases.upgrade(cfg, ch, place, None, "oci", previous, target,
                                                                             timeout, test_values)))
         else:
-            steps.append(Step(ch.name, "install previous", "skipped", 0.0, why))
+            steps.append(_step(ch.name, "install previous", SKIPPED, 0.0, why))
             ok = step("install", lambda: _describe(releases.upgrade(cfg, ch, place, None, "local", None, None, timeout,
                                                                    test_values)))
         ok = ok and step("upgrade", lambda: _describe(releases.upgrade(cfg, ch, place, None, "local", None, None, timeout,
@@ -99,7 +105,7 @@ def run_chart(cfg: Config, ch: chartmod.Chart, cluster: Cluster, target: Target 
         if releases.last_revision(cfg, place) is not None:
             step("uninstall", lambda: _uninstall(cfg, place, timeout))
         else:
-            steps.append(Step(ch.name, "uninstall", "skipped", 0.0, "nothing is installed"))
+            steps.append(_step(ch.name, "uninstall", SKIPPED, 0.0, "nothing is installed"))
     finally:
         kubectl.delete_namespace(cfg.root, cluster.kubeconfig, namespace, cluster.context)
     return steps

@@ -14,6 +14,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from chartship import config
 from chartship.config import Config
 from chartship.errors import ToolError
 from chartship.tools import kind, kubectl
@@ -59,8 +60,8 @@ def why_unusable(root: Path, provider: str) -> str | None:
     return None
 
 
-def _kubeconfig(environ: Mapping[str, str]) -> Path:
-    first = (environ.get("KUBECONFIG") or "").split(os.pathsep)[0]
+def _kubeconfig(environ: Mapping[str, str] | None) -> Path:
+    first = config.env("KUBECONFIG", environ).split(os.pathsep)[0]
     return Path(first) if first else Path.home() / ".kube" / "config"
 
 
@@ -78,20 +79,19 @@ def check_context(context: str | None, patterns: tuple[str, ...]) -> str:
 def provide(cfg: Config, provider: str, keep: bool = False, environ: Mapping[str, str] | None = None,
             log: Callable[[str], None] = lambda _m: None) -> Iterator[Cluster]:
     """A cluster for the duration of the block; created ones are deleted after unless ``keep``."""
-    env = os.environ if environ is None else environ
     if provider not in PROVIDERS:
         raise ToolError(f"--provider {provider!r}: expected one of {', '.join(PROVIDERS)}")
     problem = why_unusable(cfg.root, provider)
     if problem:
         raise ToolError(f"provider {provider}: {problem}")
     if provider == "existing":
-        kubeconfig = _kubeconfig(env)
+        kubeconfig = _kubeconfig(environ)
         context = check_context(kubectl.current_context(cfg.root, kubeconfig), cfg.cluster_contexts)
         yield Cluster("existing", context, kubeconfig, context)
     elif provider == "kwok":
         from chartship.tools import kwok
 
-        with kwok.start(cfg.root, keep=keep, environ=env, log=log) as c:
+        with kwok.start(cfg.root, keep=keep, environ=environ, log=log) as c:
             yield Cluster("kwok", c.name, c.kubeconfig, c.context)
         if keep:
             log(f"kept kwok cluster {c.name}: KUBECONFIG={c.kubeconfig}")

@@ -13,9 +13,11 @@ from typing import Any
 
 from chartship.build import workspace
 from chartship.charts import chart as chartmod
+from chartship.charts import values
 from chartship.config import Config, Target
 from chartship.errors import ConfigError, ReleaseError, VersionError
 from chartship.publish import push
+from chartship.registry import credentials
 from chartship.tools.helm import HelmError
 from chartship.version import semver, versionfile
 
@@ -46,18 +48,6 @@ class Outcome:
                 "revision": self.revision, "status": self.status}
 
 
-def values_files(cfg: Config, chart_dir: Path, env: str | None, extra: tuple[Path, ...] = ()) -> tuple[Path, ...]:
-    """The environment's values files that exist in the (working tree) chart, then ``extra``."""
-    if env is None:
-        return extra
-    if env not in cfg.environments:
-        raise ConfigError(f"--env {env!r}: not one of the configured environments ({', '.join(cfg.environments)})")
-    files = tuple(chart_dir / f for f in cfg.environments[env] if (chart_dir / f).is_file())
-    if not files:
-        raise ConfigError(f"--env {env}: {chart_dir.name} has none of {', '.join(cfg.environments[env])}")
-    return files + extra
-
-
 @contextmanager
 def chart_source(cfg: Config, chart: chartmod.Chart, source: str, wanted: str | None,
                  target: Target | None) -> Iterator[tuple[str, str, str | None, Target | None, Path | None]]:
@@ -75,14 +65,14 @@ def chart_source(cfg: Config, chart: chartmod.Chart, source: str, wanted: str | 
             yield str(ws.root / cfg.charts_dir / chart.name), current, None, None, None
         return
     assert target is not None
-    with push.session(cfg, target) as s:
+    with credentials.session(cfg, target) as s:
         repo = s.repository(chart.name)
         concrete = wanted or current
         try:
             semver.parse(semver.from_oci_tag(concrete))
         except VersionError:
             concrete = push.resolve(s.client, repo, concrete)
-        yield f"oci://{target.host}/{repo}", concrete, concrete, target, s.registry_config
+        yield s.base(chart.name), concrete, concrete, target, s.registry_config
 
 
 def _failed(what: str, place: Place, exc: HelmError) -> ReleaseError:
@@ -104,7 +94,8 @@ def upgrade(cfg: Config, chart: chartmod.Chart, place: Place, env: str | None, s
             extra_values: tuple[Path, ...] = ()) -> Outcome:
     """``helm upgrade --install --wait`` with the environment's values; on failure helm rolls back
     (--atomic / --rollback-on-failure) and this raises ReleaseError saying so."""
-    files = values_files(cfg, chart.path, env, extra_values)
+    chosen = values.values_set(cfg, chart.path, env).files if env is not None else ()
+    files = tuple(chart.path / f for f in chosen) + extra_values
     failure: HelmError | None = None
     with chart_source(cfg, chart, source, wanted, target) as (ref, concrete, helm_version, tgt, registry_config):
         try:

@@ -19,7 +19,7 @@ def check(root: Path, files: Sequence[str]) -> int:
     charts = common.files_by_chart(cfg, files)
     if not charts:
         return 0
-    stale = docs.stale_readmes(charts, cfg.target().url)
+    stale = docs.stale_readmes(charts, cfg.target().url, cfg.environments)
     for path in stale:
         report.error(f"{common.rel(cfg, path)} is out of date with its chart; run `invoke helm.docs` and stage it")
     return 1 if stale else 0

@@ -1,7 +1,7 @@
 """Hook ``helm-lint``: ``helm lint --strict`` on the charts the passed files belong to.
 
-Each chart is linted once per values stack -- its defaults, then each configured
-environment that has values files in the chart -- however many of its files were
+Each chart is linted once per values set (:func:`chartship.charts.values.values_sets`: its
+defaults, each configured environment that has values files in the chart, values-test.yaml) -- however many of its files were
 passed; charts with no passed file are not linted, so a commit that touches no
 chart never starts helm.
 """
@@ -17,14 +17,14 @@ from typing import TYPE_CHECKING
 from chartship.hooks import common
 
 if TYPE_CHECKING:
-    from chartship.charts.values import Stack
+    from chartship.charts.values import ValuesSet
     from chartship.config import Config
 
 MISSING_DEPS = "missing these dependencies"
 SUMMARY_PREFIX = "Error: "  # helm's closing "Error: 1 chart(s) linted, 1 chart(s) failed"
 
 
-def _lint(cfg: Config, chart_dir: Path, stack: Stack) -> list[str]:
+def _lint(cfg: Config, chart_dir: Path, stack: ValuesSet) -> list[str]:
     """The problems of one helm lint run (empty when it passed)."""
     from chartship.tools.helm import LintFailed
 
@@ -39,8 +39,8 @@ def _lint(cfg: Config, chart_dir: Path, stack: Stack) -> list[str]:
     return specific or lines or [ln.strip() for ln in failed.output.splitlines() if ln.strip()][-3:]
 
 
-def _label(stack: Stack) -> str:
-    return stack.env if not stack.files else f"{stack.env}: {', '.join(stack.files)}"
+def _label(stack: ValuesSet) -> str:
+    return stack.name if not stack.files else f"{stack.name}: {', '.join(stack.files)}"
 
 
 def check(root: Path, files: Sequence[str]) -> int:
@@ -53,7 +53,7 @@ def check(root: Path, files: Sequence[str]) -> int:
     if not charts:
         return 0
     _ = cfg.helm  # located once, before any work starts: a missing or too old helm is one error
-    runs = [(d, stack) for d in charts for stack in values.stacks(cfg, d)]
+    runs = [(d, stack) for d in charts for stack in values.values_sets(cfg, d)]
     with ThreadPoolExecutor(max_workers=max(1, min(cfg.jobs, len(runs)))) as pool:
         results = list(pool.map(lambda run: _lint(cfg, *run), runs))
     # one line per chart and problem, naming every values stack that shows it

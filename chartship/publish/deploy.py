@@ -1,21 +1,33 @@
-"""Plan and run a release: pick the target, start the local registry when needed,
-publish every built package, and write release notes."""
+"""Plan and run a release: build, start the local registry when needed, publish every built
+package, move the alias tag, write release notes. :func:`deploy` with ``dry_run`` prints the
+exact plan and writes nothing: packages are built in a temporary folder (or taken from an
+up-to-date dist/charts), the registry is only read, the local registry is not started."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import tempfile
+from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
-from chartship.config import Config, Target
+from chartship.build import build as buildmod
+from chartship.build import lint
+from chartship.build.package import Entry
+from chartship.charts import chart as chartmod
+from chartship.config import DIST_DIR, LOCAL_HOSTS, REGISTRY_STATE, Config, Target
 from chartship.errors import PublishRefused
+from chartship.outcome import BAD, PLANNED, SKIPPED
 from chartship.publish import push as pushmod
-from chartship.publish.push import Outcome
+from chartship.publish.push import Published
+from chartship.registry import credentials
 from chartship.tools import registry_server
-from chartship.version import tags, versionfile
+from chartship.version import semver, tags, versionfile
 
-LOCAL_HOSTS = ("127.0.0.1", "localhost")
-REGISTRY_STATE = Path(".cache") / "registry"
+NOTES_FILE = DIST_DIR.parent / "RELEASE_NOTES.md"
+NOT_RUNNING = "not published: the local registry is not running (a real deploy starts it)"
 
 
 def local_port(target: Target) -> int | None:
@@ -26,52 +38,152 @@ def local_port(target: Target) -> int | None:
     return int(port) if port.isdigit() else 5000
 
 
+def local_registry_down(target: Target) -> bool:
+    """True when ``target`` is the embedded registry and nothing answers on its port."""
+    port = local_port(target)
+    return port is not None and not registry_server.answering(target.host.partition(":")[0], port)
+
+
 def ensure_local_registry(cfg: Config, target: Target) -> bool:
     """Start the embedded registry for the ``local`` target when nothing listens; True if started."""
-    port = local_port(target)
-    if port is None or registry_server.answering(target.host.partition(":")[0], port):
+    if not local_registry_down(target):
         return False
+    port = local_port(target)
+    assert port is not None
     registry_server.start(cfg.root / REGISTRY_STATE, port, host=target.host.partition(":")[0])
     return True
 
 
-def push(cfg: Config, target: Target, charts: Sequence[str], latest: bool, force: bool, dry_run: bool) -> list[Outcome]:
-    packages = pushmod.load_packages(cfg.root / "dist" / "charts", charts)
+def publish(cfg: Config, target: Target, packages: Sequence[pushmod.Package], latest: bool, force: bool,
+            dry_run: bool) -> list[Published]:
+    """Look up / push / alias ``packages`` (in parallel; reported in order). A dry run against a local
+    registry that is not running says what it would do without starting it."""
     rendered = tags.current_tags(cfg, versionfile.read_version(cfg.version_file))
-    ensure_local_registry(cfg, target)
     alias = rendered["latest"] if latest else None
-    with pushmod.session(cfg, target, login_helm=not dry_run) as s, \
+    if dry_run and local_registry_down(target):
+        return [o for pkg in packages for o in _unreachable(target, pkg, rendered["version"], alias)]
+    ensure_local_registry(cfg, target)
+    with credentials.session(cfg, target, login_helm=not dry_run) as s, \
             ThreadPoolExecutor(max_workers=max(1, min(cfg.jobs, len(packages)))) as pool:
-        # charts are independent: look up / push / alias them in parallel, report them in order
         done = pool.map(lambda pkg: pushmod.publish_one(s, pkg, rendered["version"], alias, force, dry_run), packages)
         return [o for outcomes in done for o in outcomes]
 
 
-def failed(outcomes: Sequence[Outcome]) -> bool:
-    return any(o.status in ("refused", "failed") for o in outcomes)
+def _unreachable(target: Target, pkg: pushmod.Package, version_tag: str, alias: str | None) -> list[Published]:
+    base = f"{target.url}/{pkg.chart}"
+    tag = semver.to_oci_tag(pkg.version)
+    out = [Published(chart=pkg.chart, version=pkg.version, ref=f"{base}:{tag}", status=PLANNED,
+                     messages=[f"would push ({NOT_RUNNING})"])]
+    for extra in [t for t in dict.fromkeys([version_tag, alias or ""]) if t and t != tag]:
+        out.append(Published(chart=pkg.chart, version=pkg.version, ref=f"{base}:{extra}", status=PLANNED,
+                             messages=[f"would point {extra} at {tag}"], kind=pushmod.ALIAS))
+    return out
 
 
-def raise_if_failed(outcomes: Sequence[Outcome]) -> None:
-    bad = [o for o in outcomes if o.status in ("refused", "failed")]
+def push(cfg: Config, target: Target, charts: Sequence[str], latest: bool, force: bool, dry_run: bool) -> list[Published]:
+    """``helm.push``: publish the packages of dist/charts."""
+    return publish(cfg, target, pushmod.load_packages(cfg.dist_dir, charts), latest, force, dry_run)
+
+
+def failed(outcomes: Sequence[Published]) -> bool:
+    return any(o.status in BAD for o in outcomes)
+
+
+def raise_if_failed(outcomes: Sequence[Published]) -> None:
+    bad = [o for o in outcomes if o.status in BAD]
     if bad:
         raise PublishRefused(f"{len(bad)} of {len(outcomes)} publish step(s) refused or failed; nothing else was changed "
                              "for those charts (see the table)")
 
 
+# ---------------------------------------------------------------- deploy
+
+
+WOULD = {(pushmod.VERSION, PLANNED): "push", (pushmod.ALIAS, PLANNED): "alias"}
+
+
+@dataclass
+class Deployment:
+    """What ``deploy`` did, or in a dry run would do: the build, the local registry, every publish step."""
+
+    version: str
+    target: str
+    dry_run: bool
+    build: str  # rebuilt | up to date | would build | up to date (reused)
+    registry: str  # "" (not the local registry) | running | started | would be started
+    packages: list[Entry] = field(default_factory=list)
+    results: list[Published] = field(default_factory=list)
+    lint: lint.Report | None = None
+    notes: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return (self.lint is None or self.lint.ok) and not failed(self.results)
+
+    @property
+    def up_to_date(self) -> bool:
+        return all(o.status == SKIPPED for o in self.results)
+
+    def action(self, o: Published) -> str:
+        """What a step does: push, alias, skip, refuse, fail (a dry run's planned steps included)."""
+        return WOULD.get((o.kind, o.status), {"pushed": "push", "aliased": "alias", "skipped": "skip",
+                                              "refused": "refuse", "failed": "fail"}.get(o.status, o.status))
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"ok": self.ok, "dry_run": self.dry_run, "version": self.version, "target": self.target,
+                "build": self.build, "rebuilt": self.build == "rebuilt", "registry": self.registry or None,
+                "packages": [asdict(e) for e in self.packages],
+                "results": [{**o.as_dict(), "action": self.action(o)} for o in self.results],
+                "up_to_date": self.up_to_date, "notes": self.notes or None,
+                **({"lint": self.lint.as_dict()} if self.lint is not None else {})}
+
+
+@contextmanager
+def _build_folder(cfg: Config, dry_run: bool) -> Iterator[Path | None]:
+    if not dry_run:
+        yield None
+        return
+    with tempfile.TemporaryDirectory(prefix="chartship-plan-") as tmp:
+        yield Path(tmp) / DIST_DIR.name
+
+
+def deploy(cfg: Config, all_charts: Sequence[chartmod.Chart], names: Sequence[str], target: Target, latest: bool,
+           force: bool, dry_run: bool, lint_target: str | None = None) -> Deployment:
+    """Build (lint first), start the local registry if needed, push, move the alias, write release notes.
+    With ``dry_run`` nothing is written anywhere; the result is the exact plan."""
+    down = local_registry_down(target)
+    registry = ("" if local_port(target) is None else
+                ("would be started" if dry_run else "started") if down else "running")
+    with _build_folder(cfg, dry_run) as folder:
+        built = buildmod.build(cfg, all_charts, names, cfg.jobs, latest=latest, run_lint=True,
+                               target=lint_target, dest=folder)
+        how = "up to date" if built.reused else ("would build" if dry_run else "rebuilt")
+        result = Deployment(built.version, target.url, dry_run, how, registry, list(built.entries), lint=built.lint)
+        if built.lint is not None and not built.lint.ok:
+            result.registry = ""
+            return result
+        packages = pushmod.load_packages(built.dest, names)
+        result.results = publish(cfg, target, packages, latest, force, dry_run)
+    if not dry_run and not failed(result.results):
+        result.notes = write_notes(cfg, target, names)
+    return result
+
+
 def release_notes(cfg: Config, target: Target, charts: Sequence[str] = ()) -> str:
     """Markdown notes for each built chart: version, OCI ref, digest, install and pull commands."""
-    packages = pushmod.load_packages(cfg.root / "dist" / "charts", charts)
+    packages = pushmod.load_packages(cfg.dist_dir, charts)
     rendered = tags.current_tags(cfg, versionfile.read_version(cfg.version_file))
     lines = ["# Release notes", ""]
     plain = " --plain-http" if target.plain_http else ""
-    with pushmod.session(cfg, target, login_helm=False) as s:
+    with credentials.session(cfg, target, login_helm=False) as s:
         for pkg in packages:
             repo = s.repository(pkg.chart)
-            manifest = s.client.manifest(repo, pkg.version.replace("+", "_"))
+            tag = semver.to_oci_tag(pkg.version)
+            manifest = s.client.manifest(repo, tag)
             published = manifest is not None and manifest.layer_digest() == pkg.layer_digest
-            base = f"oci://{target.host}/{repo}"
+            base = s.base(pkg.chart)
             lines += [f"## {pkg.chart} {pkg.version}", "",
-                      f"- OCI reference: `{base}:{pkg.version.replace('+', '_')}`",
+                      f"- OCI reference: `{base}:{tag}`",
                       f"- Digest: `{manifest.digest}`" if published and manifest else "- Digest: not published yet "
                       "(run `invoke helm.push`)",
                       f"- Package: `{pkg.path.name}` (sha256 `{pkg.sha256}`)",
@@ -81,3 +193,13 @@ def release_notes(cfg: Config, target: Target, charts: Sequence[str] = ()) -> st
                       f"helm pull {base} --version {pkg.version}{plain}",
                       "```", ""]
     return "\n".join(lines)
+
+
+def write_notes(cfg: Config, target: Target, charts: Sequence[str] = ()) -> str:
+    """Write dist/RELEASE_NOTES.md; returns its path relative to the project."""
+    from chartship.version.versionfile import write_atomic
+
+    path = cfg.root / NOTES_FILE
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_atomic(path, release_notes(cfg, target, charts))
+    return NOTES_FILE.as_posix()

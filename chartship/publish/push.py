@@ -10,23 +10,21 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import shutil
-import tempfile
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from chartship import secrets
-from chartship.config import Config, Target
-from chartship.errors import ChartError, RegistryError, ToolError
-from chartship.registry import oci, retry
-from chartship.tools.helm import Helm, HelmError, HelmResult
+from chartship.config import DIST_DIR
+from chartship.errors import ChartError, RegistryError
+from chartship.outcome import ALIASED, FAILED, PLANNED, PUSHED, REFUSED, SKIPPED, Outcome
+from chartship.registry import oci
+from chartship.registry.credentials import Session
+from chartship.tools.helm import HelmError, HelmResult
 from chartship.version import semver
 
-USER_ENV = "CHARTSHIP_REGISTRY_USERNAME"
-PASSWORD_ENV = "CHARTSHIP_REGISTRY_PASSWORD"  # noqa: S105 - a variable name
+DIST = DIST_DIR.as_posix()
+VERSION, ALIAS = "version", "alias"
 
 
 @dataclass(frozen=True)
@@ -41,17 +39,24 @@ class Package:
         return f"sha256:{self.sha256}"
 
 
-@dataclass
-class Outcome:
+@dataclass(kw_only=True)
+class Published(Outcome):
+    """One publish step: a version tag (pushed, skipped, refused, failed) or an alias (aliased, skipped, ...);
+    ``planned`` in a dry run."""
+
     chart: str
     version: str
     ref: str
-    status: str  # pushed | skipped | aliased | refused | failed | planned
     digest: str | None = None
-    message: str = ""
+    kind: str = VERSION  # the version tag, or an alias such as latest
 
     def as_dict(self) -> dict[str, object]:
-        return asdict(self)
+        return {"chart": self.chart, "version": self.version, "ref": self.ref, "status": self.status,
+                "digest": self.digest, "message": self.message}
+
+
+def _planned(chart: str, version: str, ref: str) -> Published:
+    return Published(chart=chart, version=version, ref=ref, status=PLANNED)
 
 
 def load_packages(dist: Path, charts: Sequence[str] = ()) -> list[Package]:
@@ -69,193 +74,131 @@ def load_packages(dist: Path, charts: Sequence[str] = ()) -> list[Package]:
             continue
         path = dist / entry["file"]
         if not path.is_file():
-            raise ChartError(f"dist/charts/{entry['file']}: missing; run `invoke helm.build` again")
+            raise ChartError(f"{DIST}/{entry['file']}: missing; run `invoke helm.build` again")
         digest = hashlib.sha256(path.read_bytes()).hexdigest()
         if digest != entry["sha256"]:
-            raise ChartError(f"dist/charts/{entry['file']}: changed since it was built; run `invoke helm.build` again")
+            raise ChartError(f"{DIST}/{entry['file']}: changed since it was built; run `invoke helm.build` again")
         packages.append(Package(entry["chart"], entry["version"], path, digest))
     if not packages:
-        raise ChartError("dist/charts/manifest.json lists no packages" + (f" for {', '.join(charts)}" if charts else "")
+        raise ChartError(f"{DIST}/manifest.json lists no packages" + (f" for {', '.join(charts)}" if charts else "")
                          + "; run `invoke helm.build`")
     return packages
 
 
-# ---------------------------------------------------------------- sessions
-
-@dataclass
-class Session:
-    """An authenticated connection to one target: our OCI client plus helm's private login."""
-
-    cfg: Config
-    target: Target
-    client: oci.Client
-    registry_config: Path | None
-    mutability: dict[str, str] = field(default_factory=dict)
-
-    @property
-    def helm(self) -> Helm:
-        """The run's helm (located only when a session really runs helm)."""
-        return self.cfg.helm
-
-    @property
-    def base_path(self) -> str:
-        return self.target.url.removeprefix("oci://").partition("/")[2]
-
-    def repository(self, chart: str) -> str:
-        return f"{self.base_path}/{chart}" if self.base_path else chart
-
-    def ref(self, chart: str, tag: str) -> str:
-        return f"oci://{self.target.host}/{self.repository(chart)}:{tag}"
-
-    def tag_mutability(self, chart: str) -> str:
-        """ECR: ensure the repository exists and read its tag mutability; elsewhere MUTABLE."""
-        repo = self.repository(chart)
-        if repo not in self.mutability:
-            if self.target.auth == "ecr":
-                from chartship.registry import ecr
-
-                self.mutability[repo] = ecr.ensure_repository(self.target.host, self.target.region, repo,
-                                                              self.target.create_repository)
-            else:
-                self.mutability[repo] = "MUTABLE"
-        return self.mutability[repo]
-
-
-def credentials(target: Target, environ: Mapping[str, str] | None = None) -> tuple[str, str] | None:
-    """(user, password) for ``target``: none, from the environment (basic), or an ECR token (boto3)."""
-    env = os.environ if environ is None else environ
-    if target.auth == "none":
-        return None
-    if target.auth == "ecr":
-        from chartship.registry import ecr
-
-        creds = ecr.login(target.host, target.region)
-        return creds.username, creds.password
-    user, password = env.get(USER_ENV, ""), env.get(PASSWORD_ENV, "")
-    if not user or not password:
-        raise RegistryError(f"target {target.name!r} ({target.host}) needs a login: set {USER_ENV} and {PASSWORD_ENV}")
-    secrets.register(password)
-    return user, password
-
-
-@contextmanager
-def session(cfg: Config, target: Target, login_helm: bool = True,
-            environ: Mapping[str, str] | None = None) -> Iterator[Session]:
-    """Log in (helm into a private, temporary HELM_REGISTRY_CONFIG) and always clean up. Registry calls
-    retry transient failures as configured (``retries``, ``retry_backoff``: :mod:`chartship.registry.retry`)."""
-    creds = credentials(target, environ)
-    tmp = Path(tempfile.mkdtemp(prefix="chartship-registry-"))
-    try:
-        config: Path | None = None
-        if creds is not None and login_helm:
-            config = tmp / "config.json"
-            try:
-                cfg.helm.login(target.host, creds[0], creds[1], target.plain_http, config)
-            except ToolError as exc:
-                raise RegistryError(f"target {target.name!r}: {exc}") from None
-        client = oci.Client(target.host, target.plain_http, creds[0] if creds else None, creds[1] if creds else None,
-                            retry=retry.Policy.from_config(cfg))
-        yield Session(cfg, target, client, config)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-
-
 # ---------------------------------------------------------------- publishing
 
-def _push(s: Session, pkg: Package) -> HelmResult:
+def _helm_push(s: Session, pkg: Package) -> HelmResult:
     """``helm push``, retried by the session's policy when helm's failure is transient (RegistryUnavailable)."""
     return s.client.retry.call(lambda: s.helm.push(pkg.path, s.target.url, s.target.plain_http, s.registry_config))
 
 
 def publish_one(s: Session, pkg: Package, version_tag: str, alias: str | None, force: bool,
-                dry_run: bool) -> list[Outcome]:
-    """Publish one package; returns its outcome, plus the alias outcome when ``alias``."""
+                dry_run: bool) -> list[Published]:
+    """Publish one package; returns its outcome, plus the alias outcome when ``alias``. A dry run
+    looks everything up and writes nothing."""
     tag = semver.to_oci_tag(pkg.version)
     ref = s.ref(pkg.chart, tag)
     repo = s.repository(pkg.chart)
-    out = Outcome(pkg.chart, pkg.version, ref, "planned")
+    out = _planned(pkg.chart, pkg.version, ref)
     verified: oci.Manifest | None = None  # the manifest at ``tag``, read back and checked against the package
     try:
         mutability = s.tag_mutability(pkg.chart)
         remote = s.client.manifest(repo, tag)
         if remote is not None and remote.layer_digest() == pkg.layer_digest:
-            out.status, out.digest, out.message = "skipped", remote.digest, "already published"
-            verified = remote
+            out.set(SKIPPED, "already published")
+            out.digest, verified = remote.digest, remote
         elif remote is not None and not force:
-            out.status, out.digest = "refused", remote.digest
-            out.message = (f"{ref} is already published with different content; bump the version "
-                           "(invoke version.bump) or pass --force to overwrite")
+            out.set(REFUSED, f"{ref} is already published with different content; bump the version "
+                             "(invoke version.bump) or pass --force to overwrite")
+            out.digest = remote.digest
         elif remote is not None and mutability.startswith("IMMUTABLE"):
-            out.status, out.digest = "refused", remote.digest
-            out.message = f"{ref} differs, and the ECR repository {repo} has {mutability} tags; --force cannot overwrite"
+            out.set(REFUSED, f"{ref} differs, and the ECR repository {repo} has {mutability} tags; --force cannot overwrite")
+            out.digest = remote.digest
         elif dry_run:
-            out.message = "would overwrite (--force)" if remote is not None else "would push"
+            out.set(PLANNED, "would overwrite (--force)" if remote is not None else "would push")
         else:
-            try:
-                pushed: HelmResult | None = _push(s, pkg)
-            except HelmError as exc:
-                pushed = None
-                out.status, out.message = "failed", f"helm push failed: {secrets.redact(exc.reason)}"
-            if pushed is not None:
-                check = s.client.manifest(repo, tag)
-                if check is None or check.layer_digest() != pkg.layer_digest:
-                    out.status, out.message = "failed", f"verification failed: {ref} does not hold the package just pushed"
-                elif pushed.digest and pushed.digest != check.digest:
-                    out.status = "failed"
-                    out.message = f"verification failed: helm reported {pushed.digest}, registry has {check.digest}"
-                else:
-                    out.status, out.digest, verified = "pushed", check.digest, check
-                    out.message = "overwritten (--force)" if remote is not None else ""
+            verified = _push(s, pkg, tag, out)
+            if verified is not None and remote is not None:
+                out.set(PUSHED, "overwritten (--force)")
     except RegistryError as exc:
-        out.status, out.message = "failed", str(exc)
+        out.set(FAILED, str(exc))
     results = [out]
-    if out.status in ("pushed", "skipped", "planned"):
+    if out.status in (PUSHED, SKIPPED, PLANNED):
         extra = [t for t in dict.fromkeys([version_tag, alias or ""]) if t and t != tag]
         for alias_tag in extra:
-            results.append(_alias(s, pkg, tag, alias_tag, verified))
+            results.append(_alias(s, pkg, tag, alias_tag, verified, dry_run))
     return results
 
 
-def _alias(s: Session, pkg: Package, tag: str, alias: str, source: oci.Manifest | None) -> Outcome:
-    """Point ``alias`` at ``source``, the verified manifest of ``tag``, by copying the manifest (no blob
-    upload). Without a verified manifest (a dry run) it only says what it would do."""
+def _push(s: Session, pkg: Package, tag: str, out: Published) -> oci.Manifest | None:
+    """helm push, then read the tag back: ``out`` becomes pushed (with the digest; the verified manifest
+    is returned) or failed (None)."""
     repo = s.repository(pkg.chart)
-    out = Outcome(pkg.chart, pkg.version, s.ref(pkg.chart, alias), "planned")
+    try:
+        pushed = _helm_push(s, pkg)
+    except HelmError as exc:
+        out.set(FAILED, f"helm push failed: {secrets.redact(exc.reason)}")
+        return None
+    check = s.client.manifest(repo, tag)
+    if check is None or check.layer_digest() != pkg.layer_digest:
+        out.set(FAILED, f"verification failed: {out.ref} does not hold the package just pushed")
+        return None
+    if pushed.digest and pushed.digest != check.digest:
+        out.set(FAILED, f"verification failed: helm reported {pushed.digest}, registry has {check.digest}")
+        return None
+    out.set(PUSHED)
+    out.digest = check.digest
+    return check
+
+
+def _alias(s: Session, pkg: Package, tag: str, alias: str, source: oci.Manifest | None,
+           dry_run: bool = False) -> Published:
+    """Point ``alias`` at ``source``, the verified manifest of ``tag``, by copying the manifest (no blob
+    upload). Without a verified manifest, or in a dry run, it only says what it would do."""
+    repo = s.repository(pkg.chart)
+    out = _planned(pkg.chart, pkg.version, s.ref(pkg.chart, alias))
+    out.kind = ALIAS
     try:
         if source is None:
-            out.message = f"would point {alias} at {tag}"
+            out.set(PLANNED, f"would point {alias} at {tag}")
             return out
         current = s.client.manifest(repo, alias)
         if current is not None and current.digest == source.digest:
-            out.status, out.digest, out.message = "skipped", source.digest, f"{alias} already points at {tag}"
+            out.set(SKIPPED, f"{alias} already points at {tag}")
+            out.digest = source.digest
             return out
         if current is not None and s.tag_mutability(pkg.chart) == "IMMUTABLE":
-            out.status, out.message = "refused", (f"{alias} cannot move: the ECR repository {repo} has IMMUTABLE tags "
-                                                  f"(use IMMUTABLE_WITH_EXCLUSION for {alias}, or drop --latest)")
+            out.set(REFUSED, f"{alias} cannot move: the ECR repository {repo} has IMMUTABLE tags "
+                             f"(use IMMUTABLE_WITH_EXCLUSION for {alias}, or drop --latest)")
+            return out
+        if dry_run:
+            out.set(PLANNED, f"would point {alias} at {tag}")
+            out.digest = source.digest
             return out
         s.client.put_manifest(repo, alias, source)
         moved = s.client.manifest(repo, alias)
         if moved is None or moved.digest != source.digest:
-            out.status, out.message = "failed", f"{alias} does not read back as {source.digest}"
+            out.set(FAILED, f"{alias} does not read back as {source.digest}")
             return out
-        out.status, out.digest, out.message = "aliased", source.digest, f"{alias} -> {pkg.version}"
+        out.set(ALIASED, f"{alias} -> {pkg.version}")
+        out.digest = source.digest
     except RegistryError as exc:
-        out.status, out.message = "failed", str(exc)
+        out.set(FAILED, str(exc))
     return out
 
 
 def resolve(client: oci.Client, repository: str, tag: str) -> str:
     """The chart version behind ``tag`` (e.g. latest), read from the chart's config blob."""
+    where = f"{oci.Ref(client.host, repository)}:{tag}"
     manifest = client.manifest(repository, tag)
     if manifest is None:
-        raise RegistryError(f"oci://{client.host}/{repository}:{tag} does not exist; list tags or publish with --latest")
+        raise RegistryError(f"{where} does not exist; list tags or publish with --latest")
     if manifest.config_digest is None:
-        raise RegistryError(f"oci://{client.host}/{repository}:{tag} has no config blob; is it a helm chart?")
+        raise RegistryError(f"{where} has no config blob; is it a helm chart?")
     try:
         config = json.loads(client.blob(repository, manifest.config_digest))
         version = str(config["version"])
     except (ValueError, KeyError, TypeError):
-        raise RegistryError(
-            f"oci://{client.host}/{repository}:{tag}: config blob has no chart version; is it a helm chart?") from None
-    semver.parse(version, f"oci://{client.host}/{repository}:{tag} config version")
+        raise RegistryError(f"{where}: config blob has no chart version; is it a helm chart?") from None
+    semver.parse(version, f"{where} config version")
     return version

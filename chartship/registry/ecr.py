@@ -8,11 +8,11 @@ AWS_ENDPOINT_URL_ECR by itself.
 from __future__ import annotations
 
 import base64
-import os
 import re
 from dataclasses import dataclass
 from typing import Any
 
+from chartship import config
 from chartship.errors import RegistryError
 
 _HOST_RE = re.compile(r"^(?P<account>\d{12})\.dkr\.ecr\.(?P<region>[a-z0-9-]+)\.amazonaws\.com")
@@ -30,7 +30,7 @@ def region_for(host: str, region: str | None) -> str:
     m = _HOST_RE.match(host)
     if m:
         return m["region"]
-    env = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
+    env = config.aws_region()
     if env:
         return env
     raise RegistryError(f"{host}: no AWS region; set `region:` on the target or AWS_REGION")

@@ -192,19 +192,41 @@ def _error_text(resp: Response) -> str:
         return resp.body[:200].decode(errors="replace")
 
 
+SCHEME = "oci://"
+
+
 @dataclass(frozen=True)
 class Ref:
-    """``oci://host[:port]/path/chart`` split into host and repository."""
+    """``oci://host[:port]/path/chart`` split into host and repository: the one parser of oci:// URLs."""
 
     host: str
     repository: str
 
     @classmethod
     def parse(cls, ref: str) -> Ref:
-        if not ref.startswith("oci://"):
+        """A chart reference: host and repository are both required."""
+        parsed = cls.parse_base(ref)
+        if not parsed.repository:
             raise RegistryError(f"{ref!r}: expected oci://HOST[:PORT]/PATH/CHART")
-        rest = ref.removeprefix("oci://").rstrip("/")
-        host, _, repo = rest.partition("/")
-        if not host or not repo:
-            raise RegistryError(f"{ref!r}: expected oci://HOST[:PORT]/PATH/CHART")
+        return parsed
+
+    @classmethod
+    def parse_base(cls, url: str) -> Ref:
+        """A target or repository URL ``oci://HOST[:PORT][/PATH]``: the path may be empty."""
+        if not url.startswith(SCHEME):
+            raise RegistryError(f"{url!r}: expected oci://HOST[:PORT]/PATH/CHART")
+        host, _, repo = url.removeprefix(SCHEME).rstrip("/").partition("/")
+        if not host:
+            raise RegistryError(f"{url!r}: expected oci://HOST[:PORT]/PATH/CHART")
         return cls(host, repo)
+
+    @classmethod
+    def host_of(cls, url: str) -> str | None:
+        """The host of an ``oci://`` URL; None for anything else (an https:// or file:// repository)."""
+        try:
+            return cls.parse_base(url).host
+        except RegistryError:
+            return None
+
+    def __str__(self) -> str:
+        return f"{SCHEME}{self.host}/{self.repository}" if self.repository else f"{SCHEME}{self.host}"

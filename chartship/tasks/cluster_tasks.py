@@ -32,10 +32,10 @@ def test(c: Context, provider: str = "", keep: bool = False, chart: list[str] | 
     with providers.provide(cfg, chosen, keep, log=report.note) as cl:
         steps = clustertest.run(cfg, charts, cl, release_target(cfg), report.note)
     if json:
-        report.emit_json({"provider": chosen, "ok": all(s.status != "failed" for s in steps),
+        report.emit_json({"provider": chosen, "ok": all(s.ok for s in steps),
                           "steps": [s.as_dict() for s in steps]})
     else:
         report.table(f"cluster test ({chosen})", ["chart", "step", "result", "seconds", "note"],
                      [(s.chart, s.step, s.status, f"{s.seconds:.1f}", s.message) for s in steps])
-    if any(s.status == "failed" for s in steps):
+    if not all(s.ok for s in steps):
         raise CheckFailed("" if json else "cluster test failed (events, pod status and logs are above)")

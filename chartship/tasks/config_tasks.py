@@ -16,6 +16,7 @@ def show(c: Context, json: bool = False) -> None:
 
     from chartship import report
     from chartship.charts import chart
+    from chartship.config import environment
 
     cfg = config(c)
     charts = chart.discover(cfg)
@@ -28,6 +29,8 @@ def show(c: Context, json: bool = False) -> None:
         },
         "targets": {name: asdict(t) for name, t in cfg.targets.items()},
         "environments": {name: list(files) for name, files in cfg.environments.items()},
+        "environment_variables": {var: {"value": value or None, "default": default, "help": text}
+                                  for var, value, default, text in environment()},
     }
     if json:
         report.emit_json(data)
@@ -42,3 +45,5 @@ def show(c: Context, json: bool = False) -> None:
                    t.plain_http, t.create_repository) for t in cfg.targets.values()])
     report.table("Environments", ["env", "values files (after values.yaml)"],
                  [(k, ", ".join(v)) for k, v in cfg.environments.items()])
+    report.table("Environment variables (secrets show as (set))", ["variable", "value", "default", "meaning"],
+                 environment())

@@ -22,14 +22,14 @@ def docs(c: Context, check: bool = False, chart: list[str] | None = None) -> Non
     dirs = [ch.path for ch in chartmod.discover(cfg, chart or [])]
     base = cfg.target().url
     if check:
-        stale = docsmod.stale_readmes(dirs, base)
+        stale = docsmod.stale_readmes(dirs, base, cfg.environments)
         for path in stale:
             report.error(f"{path.relative_to(cfg.root)} is out of date with its values.yaml; run `invoke helm.docs`")
         if stale:
             raise CheckFailed("")
         report.out(f"ok: {len(dirs)} chart README(s) up to date")
         return
-    changed = docsmod.write_readmes(dirs, base)
+    changed = docsmod.write_readmes(dirs, base, cfg.environments)
     for path in changed:
         report.out(f"wrote {path.relative_to(cfg.root)}")
     if not changed:

@@ -90,13 +90,14 @@ def lint(c: Context, chart: list[str] | None = None, all: bool = False, changed_
     else:
         print_lint(result)
     if not result.ok:
-        bad = [n for n, checks in result.charts.items() if any(o.status == lintmod.FAIL for o in checks.values())]
+        bad = [n for n, checks in result.charts.items() if any(not o.ok for o in checks.values())]
         raise CheckFailed("" if json else f"lint failed for {', '.join(bad)}")
 
 
 def print_lint(result: object) -> None:
     from chartship import report
     from chartship.build import lint as lintmod
+    from chartship.outcome import SKIPPED
 
     assert isinstance(result, lintmod.Report)
     if not result.charts:
@@ -105,7 +106,7 @@ def print_lint(result: object) -> None:
     report.table("helm.lint", ["chart", *lintmod.CHECKS], rows)
     for name, checks in result.charts.items():
         for check, outcome in checks.items():
-            if outcome.status != lintmod.SKIP:
+            if outcome.status != SKIPPED:
                 for message in outcome.messages:
                     report.out(f"{name} {check}: {message}")
 

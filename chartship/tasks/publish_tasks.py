@@ -11,7 +11,10 @@ from chartship.tasks.common import config, edge
 
 if TYPE_CHECKING:
     from chartship.config import Config, Target
-    from chartship.publish.push import Outcome
+    from chartship.publish.deploy import Deployment
+    from chartship.publish.push import Published
+
+DIST = "dist/charts"
 
 TARGET_HELP = {
     "target": "release target from invoke.yaml (default: default_target; env CHARTSHIP_TARGET)",
@@ -28,13 +31,19 @@ def _target(c: Context, target: str, registry: str, plain_http: bool) -> tuple[C
     return cfg, release_target(cfg, registry=registry or None, plain_http=plain_http)
 
 
-def _report(outcomes: list[Outcome], json: bool, dry_run: bool) -> None:
+def _report(outcomes: list[Published], json: bool, dry_run: bool) -> None:
     from chartship import report
 
     if json:
         report.emit_json({"dry_run": dry_run, "results": [o.as_dict() for o in outcomes],
                           "up_to_date": all(o.status == "skipped" for o in outcomes)})
         return
+    _table(outcomes, dry_run)
+
+
+def _table(outcomes: list[Published], dry_run: bool) -> None:
+    from chartship import report
+
     report.table("Publish" + (" (dry run)" if dry_run else ""), ["chart", "version", "reference", "result", "digest", "note"],
                  [(o.chart, o.version, o.ref, o.status, (o.digest or "")[:19], o.message) for o in outcomes])
     if outcomes and all(o.status == "skipped" for o in outcomes):
@@ -61,36 +70,50 @@ def push(c: Context, latest: bool = False, force: bool = False, dry_run: bool = 
 @task(iterable=["chart"], help={
     "latest": "also build the latest package and move the latest tag after verification",
     "force": "overwrite a published version whose content differs",
-    "json": "print publish results as JSON", **TARGET_HELP})
+    "dry_run": "print the exact plan (build, push, skip, refuse, alias); write nothing, start nothing",
+    "json": "print the deployment as JSON", **TARGET_HELP})
 @edge
-def deploy(c: Context, latest: bool = False, force: bool = False, json: bool = False, target: str = "",
-           registry: str = "", plain_http: bool = False, chart: list[str] | None = None) -> None:
-    """Build, then push: lint, package, publish, tag latest. Re-running with nothing changed uploads nothing."""
-    from dataclasses import asdict
-
+def deploy(c: Context, latest: bool = False, force: bool = False, dry_run: bool = False, json: bool = False,
+           target: str = "", registry: str = "", plain_http: bool = False, chart: list[str] | None = None) -> None:
+    """Build, then push: lint, package, publish, tag latest, release notes. Re-running with nothing changed
+    uploads nothing; --dry-run shows what would happen."""
     from chartship import report
     from chartship.build import build as buildmod
+    from chartship.charts import chart as chartmod
     from chartship.publish import deploy as deploymod
     from chartship.tasks import helm_tasks
-
-    if not json:
-        helm_tasks.build(c, latest=latest, chart=chart, target=target)
-        push(c, latest=latest, force=force, target=target, registry=registry, plain_http=plain_http, chart=chart)
-        return
-    from chartship.charts import chart as chartmod
 
     cfg, tgt = _target(c, target, registry, plain_http)
     charts = chartmod.discover(cfg)
     names = [ch.name for ch in chartmod.select(cfg, charts, chart or [])]
-    built = buildmod.build(cfg, charts, names, cfg.jobs, latest=latest, run_lint=True, target=target or None)
-    if built.lint is not None and not built.lint.ok:
-        report.emit_json({"ok": False, "lint": built.lint.as_dict()})
-        raise buildmod.check_failed(built.lint)
-    outcomes = deploymod.push(cfg, tgt, chart or [], latest, force, False)
-    report.emit_json({"ok": not deploymod.failed(outcomes), "version": built.version, "rebuilt": not built.reused,
-                      "packages": [asdict(e) for e in built.entries], "results": [o.as_dict() for o in outcomes],
-                      "up_to_date": all(o.status == "skipped" for o in outcomes)})
-    deploymod.raise_if_failed(outcomes)
+    result = deploymod.deploy(cfg, charts, names, tgt, latest, force, dry_run, target or None)
+    if json:
+        report.emit_json(result.as_dict())
+    elif result.lint is not None and not result.lint.ok:
+        helm_tasks.print_lint(result.lint)
+    else:
+        _print_deployment(result)
+    if result.lint is not None and not result.lint.ok:
+        raise buildmod.check_failed(result.lint)
+    deploymod.raise_if_failed(result.results)
+
+
+def _print_deployment(result: Deployment) -> None:
+    from chartship import report
+
+    plan = " (dry run: nothing was written)" if result.dry_run else ""
+    report.out(f"deploy {result.version} to {result.target}{plan}")
+    report.out(f"build: {result.build}" + (f"; local registry: {result.registry}" if result.registry else ""))
+    report.table(f"packages ({DIST})", ["file", "chart", "tag", "sha256"],
+                 [(e.file, e.chart, e.tag, e.sha256) for e in result.packages])
+    if result.dry_run:
+        report.table("Plan", ["chart", "version", "reference", "action", "digest", "note"],
+                     [(o.chart, o.version, o.ref, result.action(o), (o.digest or "")[:19], o.message)
+                      for o in result.results])
+        return
+    _table(result.results, False)
+    if result.notes:
+        report.out(f"wrote {result.notes}")
 
 
 @task(help={"ref": "oci://HOST[:PORT]/PATH/CHART", "tag": "an alias tag such as latest",
@@ -100,12 +123,12 @@ def resolve(c: Context, ref: str, tag: str, plain_http: bool = False, target: st
     """Print the chart version behind an alias tag (helm install --version latest does not work; this does)."""
     from chartship import report
     from chartship.publish import push as pushmod
-    from chartship.registry import oci
+    from chartship.registry import credentials, oci
 
     parsed = oci.Ref.parse(ref)
     cfg = config(c)
     tgt = _ref_target(cfg, parsed.host, target, plain_http)
-    with pushmod.session(cfg, tgt, login_helm=False) as s:
+    with credentials.session(cfg, tgt, login_helm=False) as s:
         report.out(pushmod.resolve(s.client, parsed.repository, tag))
 
 
@@ -121,13 +144,13 @@ def pull(c: Context, ref: str, version: str, destination: str = "dist/pulled", p
     from chartship import report
     from chartship.errors import VersionError
     from chartship.publish import push as pushmod
-    from chartship.registry import oci
+    from chartship.registry import credentials, oci
     from chartship.version import semver
 
     parsed = oci.Ref.parse(ref)
     cfg = config(c)
     tgt = _ref_target(cfg, parsed.host, target, plain_http)
-    with pushmod.session(cfg, tgt) as s:
+    with credentials.session(cfg, tgt) as s:
         try:
             concrete = str(semver.parse(semver.from_oci_tag(version)))
         except VersionError:
@@ -142,13 +165,14 @@ def _ref_target(cfg: Config, host: str, target: str, plain_http: bool) -> Target
     from dataclasses import replace
 
     from chartship.config import Target as TargetType
+    from chartship.registry.oci import Ref
 
-    tgt = cfg.target(target) if target else TargetType(name="ref", url=f"oci://{host}", auth="none")
+    tgt = cfg.target(target) if target else TargetType(name="ref", url=str(Ref(host, "")), auth="none")
     return replace(tgt, plain_http=tgt.plain_http or plain_http or _local(host))
 
 
 def _local(host: str) -> bool:
-    from chartship.publish.deploy import LOCAL_HOSTS
+    from chartship.config import LOCAL_HOSTS
 
     return host.partition(":")[0] in LOCAL_HOSTS
 
@@ -159,11 +183,6 @@ def notes(c: Context, target: str = "", registry: str = "", plain_http: bool = F
     """Write dist/RELEASE_NOTES.md: version, OCI ref, digest, helm install/pull commands per chart."""
     from chartship import report
     from chartship.publish import deploy as deploymod
-    from chartship.version.versionfile import write_atomic
 
     cfg, tgt = _target(c, target, registry, plain_http)
-    text = deploymod.release_notes(cfg, tgt, chart or [])
-    path = cfg.root / "dist" / "RELEASE_NOTES.md"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    write_atomic(path, text)
-    report.out(f"wrote {path.relative_to(cfg.root)}")
+    report.out(f"wrote {deploymod.write_notes(cfg, tgt, chart or [])}")

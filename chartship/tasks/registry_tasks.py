@@ -30,11 +30,11 @@ def _local(c: Context) -> tuple[Config, int, str]:
 def up(c: Context) -> None:
     """Start the local registry (docker-registry on 127.0.0.1, data in .cache/registry)."""
     from chartship import report
-    from chartship.publish import deploy
+    from chartship.config import REGISTRY_STATE
     from chartship.tools import registry_server
 
     cfg, port, host = _local(c)
-    st = registry_server.start(cfg.root / deploy.REGISTRY_STATE, port, host)
+    st = registry_server.start(cfg.root / REGISTRY_STATE, port, host)
     report.out(f"local registry running at {st.url} (pid {st.pid})")
 
 
@@ -43,11 +43,11 @@ def up(c: Context) -> None:
 def down(c: Context) -> None:
     """Stop the local registry (its data stays in .cache/registry)."""
     from chartship import report
-    from chartship.publish import deploy
+    from chartship.config import REGISTRY_STATE
     from chartship.tools import registry_server
 
     cfg, _port, _host = _local(c)
-    stopped = registry_server.stop(cfg.root / deploy.REGISTRY_STATE)
+    stopped = registry_server.stop(cfg.root / REGISTRY_STATE)
     report.out("local registry stopped" if stopped else "local registry was not running")
 
 
@@ -56,11 +56,11 @@ def down(c: Context) -> None:
 def status(c: Context, json: bool = False) -> None:
     """Show whether the local registry runs and answers."""
     from chartship import report
-    from chartship.publish import deploy
+    from chartship.config import REGISTRY_STATE
     from chartship.tools import registry_server
 
     cfg, port, host = _local(c)
-    st = registry_server.status(cfg.root / deploy.REGISTRY_STATE, port, host)
+    st = registry_server.status(cfg.root / REGISTRY_STATE, port, host)
     if json:
         report.emit_json(st.as_dict())
     else:

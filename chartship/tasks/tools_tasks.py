@@ -20,9 +20,7 @@ from chartship.tasks.common import edge, root
 @edge
 def install(c: Context, source: str = "", only: list[str] | None = None, cluster: bool = False, binaries: str = "") -> None:
     """Install pinned helm3, helm4 (also as helm) and kubectl into .tools/bin (--cluster: kwok binaries too)."""
-    import os
-
-    from chartship import report
+    from chartship import config, report
     from chartship.errors import ToolError
     from chartship.tools import install as installmod
 
@@ -30,7 +28,7 @@ def install(c: Context, source: str = "", only: list[str] | None = None, cluster
     unknown = [n for n in names if n not in installmod.TOOLS]
     if unknown:
         raise ToolError(f"--only {unknown[0]!r}: expected one of {', '.join(installmod.TOOLS)}")
-    chosen = source or os.environ.get("CHARTSHIP_TOOLS_SOURCE") or "auto"
+    chosen = source or config.env("CHARTSHIP_TOOLS_SOURCE")
     done = installmod.install(root(c), source=chosen, names=names, log=report.note)
     for item in done:
         report.out(f"{item.name} {item.version}: {item.how} ({item.path.relative_to(root(c))})")

@@ -115,7 +115,7 @@ def _fresh_readmes(cfg: Config, charts: list[Chart]) -> list[Path]:
 
     dirs = [c.path for c in charts if (c.path / "README.md").is_file()]
     try:
-        stale = {*docs.stale_readmes(dirs, cfg.target().url)}  # (`set` is a task in this module)
+        stale = {*docs.stale_readmes(dirs, cfg.target().url, cfg.environments)}  # (`set` is a task in this module)
     except ChartshipError:
         return []
     return [d for d in dirs if d / "README.md" not in stale]
@@ -128,7 +128,7 @@ def _refresh_readmes(cfg: Config, fresh: list[Path], changes: list[Field], dry_r
 
     touched = {f.file.rsplit("/Chart.yaml", 1)[0] for f in changes}
     dirs = [d for d in fresh if d.relative_to(cfg.root).as_posix() in touched]
-    paths = [d / "README.md" for d in dirs] if dry_run else docs.write_readmes(dirs, cfg.target().url)
+    paths = [d / "README.md" for d in dirs] if dry_run else docs.write_readmes(dirs, cfg.target().url, cfg.environments)
     names = [p.relative_to(cfg.root).as_posix() for p in paths]
     if not quiet:
         for name in names:

@@ -27,7 +27,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from chartship import proc
+from chartship import config, proc
 from chartship.errors import ToolError
 from chartship.tools import install as installmod
 from chartship.tools.summary import summarise
@@ -155,8 +155,8 @@ def check_module(root: Path, pin: Pin) -> str:
 
 
 def find_go(environ: Mapping[str, str] | None = None) -> str:
-    env = os.environ if environ is None else environ
-    candidates = [env.get("GO_BIN", ""), shutil.which("go", path=env.get("PATH")) or "", "/usr/local/go/bin/go"]
+    path = config.env("PATH", environ) or None
+    candidates = [config.env("GO_BIN", environ), shutil.which("go", path=path) or "", "/usr/local/go/bin/go"]
     for cand in candidates:
         if cand and Path(cand).is_file() and os.access(cand, os.X_OK):
             return cand
@@ -207,10 +207,7 @@ def cache_key(root: Path, pin: Pin, go: GoEnv) -> str:
 
 def binaries_mode(flag: str | None = None, environ: Mapping[str, str] | None = None) -> str:
     """``build`` or ``download``: the flag, else CHARTSHIP_CLUSTER_BINARIES, else build."""
-    env = os.environ if environ is None else environ
-    value, where = (flag, "--binaries") if flag else (env.get(MODE_ENV, ""), MODE_ENV)
-    if not value:
-        return "build"
+    value, where = (flag, "--binaries") if flag else (config.env(MODE_ENV, environ), MODE_ENV)
     if value not in MODES:
         raise ToolError(f"{where}={value!r}: expected one of {', '.join(MODES)}")
     return value
@@ -224,7 +221,7 @@ def _build(root: Path, pin: Pin, go: GoEnv, dest: Path, jobs: int, log: Callable
     out = f"{dest}/{comp.binaries[0]}" if len(comp.packages) == 1 else f"{dest}/"
     argv = [go.path, "build", "-trimpath", "-p", str(jobs), "-ldflags", ldflags(comp, pin.version), "-o", out, *comp.packages]
     env = {"CGO_ENABLED": "0", "GOTOOLCHAIN": "local",
-           "GOFLAGS": " ".join(f for f in (os.environ.get("GOFLAGS", ""), "-mod=readonly", "-buildvcs=false") if f)}
+           "GOFLAGS": " ".join(f for f in (config.env("GOFLAGS"), "-mod=readonly", "-buildvcs=false") if f)}
     log(f"building {pin.name} {pin.version} with go{go.version} (cold: minutes; see README)")
     started = time.monotonic()
     result = proc.run(argv, cwd=root / pin.module, env=env, timeout=BUILD_TIMEOUT)

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from chartship import proc
+from chartship import config, proc
 from chartship.tools.summary import summarise
 
 
@@ -20,26 +19,23 @@ def _git(root: Path, *args: str) -> str | None:
 
 def current_branch(root: Path, environ: Mapping[str, str] | None = None) -> str | None:
     """CI's branch (GitHub Actions, GitLab CI) or git's current branch; None when detached/unknown."""
-    env = os.environ if environ is None else environ
     for var in ("GITHUB_HEAD_REF", "GITHUB_REF_NAME", "CI_COMMIT_REF_NAME"):
-        if env.get(var):
-            return env[var]
+        if config.env(var, environ):
+            return config.env(var, environ)
     branch = _git(root, "rev-parse", "--abbrev-ref", "HEAD")
     return None if branch in (None, "HEAD") else branch
 
 
 def short_sha(root: Path, environ: Mapping[str, str] | None = None) -> str | None:
-    env = os.environ if environ is None else environ
-    if env.get("GITHUB_SHA"):
-        return env["GITHUB_SHA"][:7]
+    if config.env("GITHUB_SHA", environ):
+        return config.env("GITHUB_SHA", environ)[:7]
     return _git(root, "rev-parse", "--short=7", "HEAD")
 
 
 def run_number(environ: Mapping[str, str] | None = None) -> str | None:
-    env = os.environ if environ is None else environ
     for var in ("GITHUB_RUN_NUMBER", "CI_PIPELINE_IID"):
-        if env.get(var):
-            return env[var]
+        if config.env(var, environ):
+            return config.env(var, environ)
     return None
 
 
@@ -124,6 +120,15 @@ def shallow_boundaries(root: Path) -> set[str]:
     path = Path(result.stdout.strip())
     path = path if path.is_absolute() else root / path
     return set(path.read_text().split()) if path.is_file() else set()
+
+
+def cut_by_shallow_clone(root: Path, paths: Sequence[str]) -> list[str]:
+    """Those of ``paths`` whose last commit is a boundary of a shallow clone (its history was not
+    fetched); [] outside git or in a full clone."""
+    if not is_work_tree(root) or not is_shallow(root):
+        return []
+    boundaries = shallow_boundaries(root)
+    return [p for p in paths if last_commit(root, p) in boundaries]
 
 
 def apply_patch(directory: Path, patch: Path) -> proc.Result:

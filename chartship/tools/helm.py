@@ -12,7 +12,6 @@ line made by :func:`chartship.tools.summary.summarise`.
 from __future__ import annotations
 
 import json
-import os
 import re
 import shutil
 from collections.abc import Mapping
@@ -20,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from chartship import proc, secrets
+from chartship import config, proc, secrets
 from chartship.errors import ConfigError
 from chartship.tools.helmerrors import (
     LOCK_OUT_OF_SYNC,
@@ -79,13 +78,12 @@ def parse_version(text: str) -> tuple[int, int, int]:
 
 def find_path(root: Path, environ: Mapping[str, str] | None = None) -> tuple[Path | None, str]:
     """(path, how it was found) without running it; path is None when nothing is found."""
-    env = os.environ if environ is None else environ
-    if env.get("HELM_BIN"):
-        return Path(env["HELM_BIN"]), "HELM_BIN"
+    if config.env("HELM_BIN", environ):
+        return Path(config.env("HELM_BIN", environ)), "HELM_BIN"
     local = root / ".tools" / "bin" / "helm"
     if local.exists():
         return local, ".tools/bin"
-    found = shutil.which("helm", path=env.get("PATH"))
+    found = shutil.which("helm", path=config.env("PATH", environ) or None)
     return (Path(found), "PATH") if found else (None, "not found")
 
 

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
-from chartship import proc
+from chartship import config, proc
 from chartship.errors import ToolError
 from chartship.tools.summary import summarise
 
@@ -83,10 +83,10 @@ def read_lock(root: Path) -> dict[str, Pin]:
 
 
 def cache_dir(environ: Mapping[str, str] | None = None) -> Path:
-    env = os.environ if environ is None else environ
-    if env.get("CHARTSHIP_CACHE_DIR"):
-        return Path(env["CHARTSHIP_CACHE_DIR"])
-    base = Path(env["XDG_CACHE_HOME"]) if env.get("XDG_CACHE_HOME") else Path.home() / ".cache"
+    if config.env("CHARTSHIP_CACHE_DIR", environ):
+        return Path(config.env("CHARTSHIP_CACHE_DIR", environ))
+    xdg = config.env("XDG_CACHE_HOME", environ)
+    base = Path(xdg) if xdg else Path.home() / ".cache"
     return base / "chartship"
 
 
@@ -232,7 +232,6 @@ def install(
     log: Callable[[str], None] = lambda _msg: None,
 ) -> list[Installed]:
     """Install pinned tools into ``root/.tools/bin``; idempotent."""
-    env = os.environ if environ is None else environ
     if source not in SOURCES:
         raise ToolError(f"--source {source!r}: expected one of {', '.join(SOURCES)}")
     if host_platform() != PLATFORM:
@@ -240,7 +239,7 @@ def install(
             f"{LOCK_FILE} pins {PLATFORM} binaries; this is {host_platform()}: install helm >= 3.8 yourself and set HELM_BIN"
         )
     pins = read_lock(root)
-    fetcher = _Fetcher(cache_dir(env), source, env.get("CHARTSHIP_TOOLS_MIRROR"), log)
+    fetcher = _Fetcher(cache_dir(environ), source, config.env("CHARTSHIP_TOOLS_MIRROR", environ) or None, log)
     bindir = root / ".tools" / "bin"
     done = []
     for name in names:

@@ -6,13 +6,12 @@ Every call names its kubeconfig, so nothing here reads or changes ``~/.kube/conf
 from __future__ import annotations
 
 import json
-import os
 import shutil
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from chartship import proc
+from chartship import config, proc
 from chartship.errors import ToolError
 from chartship.tools.summary import summarise
 
@@ -21,16 +20,15 @@ DEFAULT_TIMEOUT = 120.0
 
 def find(root: Path, environ: Mapping[str, str] | None = None) -> Path:
     """KUBECTL_BIN, else the pinned ``.tools/bin/kubectl``, else kubectl on PATH."""
-    env = os.environ if environ is None else environ
-    if env.get("KUBECTL_BIN"):
-        path = Path(env["KUBECTL_BIN"])
+    if config.env("KUBECTL_BIN", environ):
+        path = Path(config.env("KUBECTL_BIN", environ))
         if not path.is_file():
             raise ToolError(f"KUBECTL_BIN={path}: no such file; fix the variable or unset it")
         return path
     pinned = root / ".tools" / "bin" / "kubectl"
     if pinned.is_file():
         return pinned
-    found = shutil.which("kubectl", path=env.get("PATH"))
+    found = shutil.which("kubectl", path=config.env("PATH", environ) or None)
     if found:
         return Path(found)
     raise ToolError("kubectl not found: run `invoke tools.install` (or set KUBECTL_BIN)")

@@ -184,10 +184,9 @@ def start(
     log: Callable[[str], None] = lambda _msg: None,
 ) -> Cluster:
     """Create a kwok cluster with one Ready fake node and our CRDs; use it as a context manager."""
-    env = os.environ if environ is None else environ
-    mode = clusterbin.binaries_mode(binaries, env)
+    mode = clusterbin.binaries_mode(binaries, environ)
     kwokctl_bin, found = _kwokctl_path(root, mode)
-    kubectl_bin = kubectl.find(root, env)
+    kubectl_bin = kubectl.find(root, environ)
     pins = clusterbin.read_lock(root)
     workdir = Path(tempfile.mkdtemp(prefix="chartship-kwok-"))
     cluster = Cluster(root=root, name=name or f"chartship-{secrets.token_hex(4)}", workdir=workdir,
@@ -199,7 +198,7 @@ def start(
         for attempt in (1, 2):  # a free port can be taken between choosing and binding it: retry once
             config_file.write_text(
                 configuration(root, mode, found, kubectl_bin, free_ports(len(PORT_OPTIONS)),
-                              pins["kubernetes"].version, install.cache_dir(env) / "kwok-downloads"),
+                              pins["kubernetes"].version, install.cache_dir(environ) / "kwok-downloads"),
                 encoding="utf-8")
             result = _kwokctl(cluster, ["create", "cluster", "--config", str(config_file), "--kubeconfig",
                                         str(cluster.kubeconfig), "--wait", f"{int(READY_TIMEOUT)}s"], CREATE_TIMEOUT)

@@ -12,13 +12,13 @@ import os
 import secrets
 import shutil
 import signal
-import subprocess
 import time
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
+from chartship import proc
 from chartship.errors import RegistryError
 
 BINARIES = ("docker-registry", "registry")
@@ -110,22 +110,18 @@ def start(state_dir: Path, port: int, host: str = "127.0.0.1", htpasswd: Path | 
     config = state_dir / "config.yml"
     config.write_text(_config(state_dir, host, port, htpasswd))
     config.chmod(0o600)
-    with (state_dir / "registry.log").open("ab") as log:
-        proc = subprocess.Popen(
-            [str(exe), "serve", str(config)], stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-            start_new_session=True, cwd=state_dir,
-        )
-    (state_dir / "registry.pid").write_text(f"{proc.pid}\n")
-    deadline = time.monotonic() + wait
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            tail = (state_dir / "registry.log").read_text(errors="replace").strip().splitlines()[-1:]
-            raise RegistryError(f"local registry exited at start ({' '.join(tail) or 'no output'}); see {state_dir}/registry.log")
-        if answering(host, port):
-            return status(state_dir, port, host)
-        time.sleep(0.05)
-    stop(state_dir)
-    raise RegistryError(f"local registry did not answer on {host}:{port} within {wait:.0f}s; see {state_dir}/registry.log")
+    log = state_dir / "registry.log"
+    try:
+        started = proc.start([str(exe), "serve", str(config)], log, lambda: answering(host, port), wait, cwd=state_dir)
+    except proc.StartFailed as exc:
+        if exc.returncode is None:
+            raise RegistryError(f"local registry did not answer on {host}:{port} within {wait:.0f}s; "
+                                f"see {state_dir}/registry.log") from None
+        tail = log.read_text(errors="replace").strip().splitlines()[-1:]
+        raise RegistryError(f"local registry exited at start ({' '.join(tail) or 'no output'}); "
+                            f"see {state_dir}/registry.log") from None
+    (state_dir / "registry.pid").write_text(f"{started.pid}\n")
+    return status(state_dir, port, host)
 
 
 def stop(state_dir: Path, wait: float = 10.0) -> bool:

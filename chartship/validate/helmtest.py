@@ -15,9 +15,11 @@ from chartship.build import workspace
 from chartship.charts import chart as chartmod
 from chartship.charts import values
 from chartship.config import Config
+from chartship.outcome import FAILED as FAIL
+from chartship.outcome import OK
+from chartship.outcome import SKIPPED as SKIP
 from chartship.tools.helm import ClusterUnreachable, HelmError
 
-OK, FAIL, SKIP = "ok", "FAIL", "skip"
 NAMESPACE = "chartship-test"
 
 
@@ -78,8 +80,8 @@ def run(cfg: Config, all_charts: Sequence[chartmod.Chart], names: Sequence[str],
             if problem is not None:
                 cases.append(Case(name, "-", (), FAIL, SKIP, str(problem)))
                 continue
-            for stack in values.stacks(cfg, c.path):
-                work.append((c, rel, Case(name, stack.env, stack.files)))
+            for vs in values.values_sets(cfg, c.path):
+                work.append((c, rel, Case(name, vs.name, vs.files)))
         with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
             cases += list(pool.map(lambda w: _run_case(cfg, w[0], w[1], w[2], environ), work))
     return cases

@@ -24,7 +24,6 @@ from chartship.validate.schemas import Checker
 
 RELEASE = "rel"
 NAMESPACE = "validate"
-TEST_VALUES = "values-test.yaml"
 ARGOCD_DIR = "argocd"
 # build-tool files that live next to cluster objects but are never applied
 NOT_OBJECTS = {("kustomize.config.k8s.io", "Kustomization"), ("kustomize.config.k8s.io", "Component")}
@@ -82,16 +81,6 @@ class Result:
             "findings": [f.as_dict() for f in self.findings],
             "allowed": [{**f.as_dict(), "reason": e.reason, "allowed_by": e.where} for f, e in self.allowed],
         }
-
-
-def environments(cfg: Config, chart_dir: Path) -> list[values.Stack]:
-    """Defaults, each configured environment present in the chart, and values-test.yaml when the chart has one."""
-    stacks = values.stacks(cfg, chart_dir)
-    used = {f for s in stacks for f in s.files}
-    if (chart_dir / TEST_VALUES).is_file() and TEST_VALUES not in used:
-        name = "test" if all(s.env != "test" for s in stacks) else TEST_VALUES
-        stacks.append(values.Stack(name, (TEST_VALUES,)))
-    return stacks
 
 
 def parse_manifests(text: str, where: str) -> list[tuple[str, Any]]:
@@ -153,7 +142,7 @@ def _chart(cfg: Config, checker: Checker, ws: workspace.Workspace, name: str, po
         result.findings.append(Finding(name, "-", "Chart", name, "dependencies", f"cannot be prepared: {problem}", "prepare"))
         return
     entries = allowlist.load(c.path, rel)
-    renders = [Render(name, s.env, s.files) for s in environments(cfg, c.path)]
+    renders = [Render(name, s.name, s.files) for s in values.values_sets(cfg, c.path)]
     result.renders += renders
     found = [x for batch in pool.map(lambda r: _render(cfg, checker, c, rel, r), renders) for x in batch]
     rules = [(env, p, src) for env, src, p in found if p.rule in security.RULES]

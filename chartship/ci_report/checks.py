@@ -5,7 +5,7 @@ line) of a lint or render error, the values file (and the key's line) of a schem
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -67,7 +67,7 @@ def schema_location(root: Path, message: str) -> tuple[str, int]:
     return rel_file, key_line(root, rel_file, m.group(3))
 
 
-def lint(root: Path, report: Any, rel_of: dict[str, str], stacks_of: dict[str, Sequence[str]]) -> list[Check]:
+def lint(root: Path, report: Any, rel_of: dict[str, str], stacks_of: Mapping[str, Sequence[str]]) -> list[Check]:
     """helm.lint: chart x check, and chart x values set for helm-lint."""
     checks: list[Check] = []
     for chart, outcomes in report.charts.items():
@@ -106,15 +106,14 @@ def validate(root: Path, result: Any, rel_of: dict[str, str]) -> list[Check]:
     for f in result.findings:
         by_render.setdefault((f.chart, f.env), []).append(f)
     for r in result.renders:
-        found = by_render.pop((r.chart, r.env), [])
-        if not found:
+        if (r.chart, r.env) not in by_render:
             checks.append(Check(r.chart, f"{r.env} x schemas+security", OK))
     for (chart, env), found in by_render.items():
-        by_render_rel = rel_of.get(chart, chart)
+        rel = rel_of.get(chart, chart)
         for i, f in enumerate(found):
-            file, line = template_location(f.source + ":", chart, by_render_rel) if f.source else ("", 0)
+            file, line = template_location(f.source + ":", chart, rel) if f.source else ("", 0)
             if f.rule == "render":
-                file, line = template_location(f.message, chart, by_render_rel)
+                file, line = template_location(f.message, chart, rel)
             if chart == "argocd":
                 file = f.source or env
             checks.append(Check(chart, f"{env} x {f.rule} #{i + 1}", FAIL, f.text(), file, line))

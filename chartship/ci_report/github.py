@@ -84,3 +84,15 @@ def annotate(checks: Sequence[Check], environ: Mapping[str, str]) -> None:
     for c in checks:
         if c.status == FAIL or (c.level == "warning" and c.message and c.status != SKIP):
             print(command(c), file=sys.stderr, flush=True)
+
+
+def publish_summary(title: str, rows: Sequence[Sequence[object]], environ: Mapping[str, str]) -> None:
+    """What helm.push / helm.deploy did: chart, version, reference, result, digest, note."""
+    if not environ.get("GITHUB_STEP_SUMMARY"):
+        return
+    failed = sum(1 for r in rows if str(r[3]) in ("refused", "failed"))
+    pushed = sum(1 for r in rows if str(r[3]) not in ("refused", "failed", "skipped", "planned"))
+    head = f"### {'❌' if failed else '✅'} chartship {title}: {pushed} pushed, {failed} refused or failed"
+    body = table(["chart", "version", "reference", "result", "digest", "note"],
+                 [(r[0], r[1], f"`{r[2]}`", r[3], f"`{r[4]}`" if r[4] else "", r[5]) for r in rows])
+    append_summary(f"{head}\n\n{body}", environ)

@@ -9,6 +9,7 @@ from invoke.context import Context
 from invoke.tasks import task
 
 from chartship.tasks.common import config, edge
+from chartship.tasks.reports import JUNIT_HELP, publish, rel_of
 
 if TYPE_CHECKING:
     from chartship.charts.chart import Chart
@@ -73,10 +74,11 @@ def deps(c: Context, chart: list[str] | None = None, jobs: int = 0, target: str 
         report.out("no chart has dependencies")
 
 
-@task(iterable=["chart"], help={**SELECT_HELP, "jobs": JOBS_HELP, "json": "print results as JSON", "target": TARGET_HELP})
+@task(iterable=["chart"], help={**SELECT_HELP, "jobs": JOBS_HELP, "json": "print results as JSON", "target": TARGET_HELP,
+                                "junit": JUNIT_HELP})
 @edge
 def lint(c: Context, chart: list[str] | None = None, all: bool = False, changed_since: str = "",  # noqa: A002
-         jobs: int = 0, json: bool = False, target: str = "") -> None:
+         jobs: int = 0, json: bool = False, target: str = "", junit: str = "") -> None:
     """Lint charts in parallel: Chart.yaml, helm lint --strict per environment, yamllint, values schema."""
     from chartship import report
     from chartship.build import lint as lintmod
@@ -89,9 +91,18 @@ def lint(c: Context, chart: list[str] | None = None, all: bool = False, changed_
         report.emit_json(result.as_dict())
     else:
         print_lint(result)
+    _lint_reports(cfg, charts, result, junit)
     if not result.ok:
         bad = [n for n, checks in result.charts.items() if any(o.status == lintmod.FAIL for o in checks.values())]
         raise CheckFailed("" if json else f"lint failed for {', '.join(bad)}")
+
+
+def _lint_reports(cfg: Config, charts: list[Chart], result: object, junit: str) -> None:
+    from chartship.charts import values
+    from chartship.ci_report import checks
+
+    stacks = {ch.name: [st.env for st in values.stacks(cfg, ch.path)] for ch in charts}
+    publish(cfg.root, "helm.lint", checks.lint(cfg.root, result, rel_of(charts), stacks), junit)
 
 
 def print_lint(result: object) -> None:
@@ -144,10 +155,10 @@ def build(c: Context, chart: list[str] | None = None, latest: bool = False, no_l
 
 
 @task(iterable=["chart"], help={**SELECT_HELP, "chart": CHART_HELP + "; default: every chart", "jobs": JOBS_HELP,
-                                "json": "print results as JSON", "target": TARGET_HELP})
+                                "json": "print results as JSON", "target": TARGET_HELP, "junit": JUNIT_HELP})
 @edge
 def test(c: Context, chart: list[str] | None = None, all: bool = False, changed_since: str = "",  # noqa: A002
-         jobs: int = 0, json: bool = False, target: str = "") -> None:
+         jobs: int = 0, json: bool = False, target: str = "", junit: str = "") -> None:
     """Dry-run every chart x environment without a cluster: helm template, then helm install --dry-run=client."""
     from chartship import report
     from chartship.errors import CheckFailed
@@ -161,6 +172,9 @@ def test(c: Context, chart: list[str] | None = None, all: bool = False, changed_
     elif cases:
         report.table("helm.test", ["chart", "env", "template", "dry-run", "message"],
                      [(x.chart, x.env, x.template, x.dry_run, x.message) for x in cases])
+    from chartship.ci_report import checks
+
+    publish(cfg.root, "helm.test", checks.helm_test(cfg.root, cases, rel_of(charts)), junit)
     if not all_ok(cases):
         bad = sorted({x.chart for x in cases if not x.ok})
         raise CheckFailed("" if json else f"helm.test failed for {', '.join(bad)}")

@@ -29,8 +29,15 @@ def _target(c: Context, target: str, registry: str, plain_http: bool) -> tuple[C
 
 
 def _report(outcomes: list[Outcome], json: bool, dry_run: bool) -> None:
-    from chartship import report
+    import os
 
+    from chartship import report
+    from chartship.ci_report import Check, github
+
+    rows = [(o.chart, o.version, o.ref, o.status, o.digest or "", o.message) for o in outcomes]
+    github.publish_summary("publish" + (" (dry run)" if dry_run else ""), rows, os.environ)
+    github.annotate([Check(o.chart, f"push {o.ref}", "FAIL", o.message or o.status) for o in outcomes
+                     if o.status in ("refused", "failed")], os.environ)
     if json:
         report.emit_json({"dry_run": dry_run, "results": [o.as_dict() for o in outcomes],
                           "up_to_date": all(o.status == "skipped" for o in outcomes)})

@@ -14,10 +14,11 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-from chartship.build import cache, lint, package, workspace
+from chartship.build import cache, lint, package, sign, workspace
 from chartship.charts import chart as chartmod
 from chartship.config import Config
 from chartship.errors import ChartError, CheckFailed, VersionError
+from chartship.settings import Signing
 from chartship.tools import helm
 from chartship.version import sync, versionfile
 from chartship.version import tags as tagsmod
@@ -49,7 +50,9 @@ def require_versions_in_step(cfg: Config, all_charts: Sequence[chartmod.Chart]) 
 
 
 def build(cfg: Config, all_charts: Sequence[chartmod.Chart], names: Sequence[str], jobs: int, latest: bool = False,
-          run_lint: bool = True, target: str | None = None, environ: Mapping[str, str] | None = None) -> BuildResult:
+          run_lint: bool = True, target: str | None = None, environ: Mapping[str, str] | None = None,
+          signing: Signing | None = None) -> BuildResult:
+    """``signing``: write a provenance file beside each package (:mod:`chartship.build.sign`)."""
     v = require_versions_in_step(cfg, all_charts)
     tags = tagsmod.current_tags(cfg, v)
     kinds = ["version", "latest"] if latest else ["version"]
@@ -65,7 +68,10 @@ def build(cfg: Config, all_charts: Sequence[chartmod.Chart], names: Sequence[str
     workspace.shallow_note(cfg, [c for c in all_charts if c.name in names])
     dest = cfg.root / DIST
     times = cache.epochs(cfg, all_charts, names)
-    key = cache.inputs_key(cfg, all_charts, names, {"tags": tags, "files": names_for, "version": str(v)}, times)
+    if signing is not None:
+        sign.check_settings(signing)
+    key = cache.inputs_key(cfg, all_charts, names, {"tags": tags, "files": names_for, "version": str(v),
+                                                    "sign": signing.key if signing else ""}, times)
     previous = cache.reusable(dest, key, run_lint)
     if previous is not None:
         return BuildResult(str(v), dest, previous, None, reused=True)
@@ -81,7 +87,8 @@ def build(cfg: Config, all_charts: Sequence[chartmod.Chart], names: Sequence[str
         staging = Path(tempfile.mkdtemp(prefix=".charts-staging-", dir=dest.parent))
         try:
             entries = _package_all(cfg, ws, names, names_for, tags, staging, jobs, times)
-            package.write_sums(staging, entries)
+            provenance = sign.sign_all(staging, entries, signing, environ) if signing is not None else []
+            package.write_sums(staging, entries, provenance)
             staging.chmod(0o755)
             cache.forget(dest)
             package.publish_dir(staging, dest)

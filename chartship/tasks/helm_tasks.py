@@ -123,10 +123,14 @@ def print_lint(result: object) -> None:
 
 @task(iterable=["chart"], help={"chart": CHART_HELP + "; default: every chart", "latest": "also write the latest-tag package",
                                 "no_lint": "package without linting first", "jobs": JOBS_HELP,
-                                "json": "print the packages as JSON", "target": TARGET_HELP})
+                                "json": "print the packages as JSON", "target": TARGET_HELP,
+                                "sign": "sign each package: a helm provenance file <package>.prov beside it (PGP key from "
+                                        "signing.key/CHARTSHIP_SIGN_KEY, keyring signing.keyring/CHARTSHIP_SIGN_KEYRING, "
+                                        "passphrase CHARTSHIP_SIGN_PASSPHRASE or signing.passphrase_file)",
+                                "key": "with --sign: the key name (uid) to sign with", "keyring": "with --sign: secret keyring"})
 @edge
 def build(c: Context, chart: list[str] | None = None, latest: bool = False, no_lint: bool = False, jobs: int = 0,
-          json: bool = False, target: str = "") -> None:
+          json: bool = False, target: str = "", sign: bool = False, key: str = "", keyring: str = "") -> None:
     """Lint and package charts reproducibly into dist/charts/ with SHA256SUMS and manifest.json."""
     from dataclasses import asdict
 
@@ -135,7 +139,11 @@ def build(c: Context, chart: list[str] | None = None, latest: bool = False, no_l
 
     cfg, charts = _setup(c, jobs)
     names = _select(cfg, charts, chart, False, "") if chart else [ch.name for ch in charts]
-    result = buildmod.build(cfg, charts, names, cfg.jobs, latest=latest, run_lint=not no_lint, target=target or None)
+    from chartship import settings
+
+    signing = settings.signing(cfg.root, key or None, keyring or None) if sign else None
+    result = buildmod.build(cfg, charts, names, cfg.jobs, latest=latest, run_lint=not no_lint, target=target or None,
+                            signing=signing)
     if result.lint is not None and not result.lint.ok:
         if json:
             report.emit_json({"ok": False, "lint": result.lint.as_dict(), "packages": []})
@@ -150,6 +158,8 @@ def build(c: Context, chart: list[str] | None = None, latest: bool = False, no_l
         report.out("dist/charts is up to date with the sources: nothing rebuilt")
     report.table(f"dist/charts (version {result.version})", ["file", "chart", "tag", "sha256"],
                  [(e.file, e.chart, e.tag, e.sha256) for e in result.entries])
+    if sign:
+        report.out("signed: a .prov provenance file beside each package (helm verify PACKAGE --keyring PUBRING)")
     report.out(f"wrote {len(result.entries)} package(s), SHA256SUMS and manifest.json to dist/charts "
                "(verify: cd dist/charts && sha256sum -c SHA256SUMS)")
 

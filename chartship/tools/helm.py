@@ -248,19 +248,35 @@ def push(root: Path, package: Path, url: str, plain_http: bool, registry_config:
     return PushResult(False, None, message, transient)
 
 
-def pull(root: Path, ref: str, version: str, dest: Path, plain_http: bool, registry_config: Path | None) -> Path:
-    """``helm pull REF --version V -d DEST``; returns the downloaded archive."""
+def pull(root: Path, ref: str, version: str, dest: Path, plain_http: bool, registry_config: Path | None,
+         verify_keyring: Path | None = None) -> Path:
+    """``helm pull REF --version V -d DEST`` (``--verify --keyring K``: refuse an unsigned or tampered chart);
+    returns the downloaded archive."""
     dest.mkdir(parents=True, exist_ok=True)
     before = set(dest.glob("*.tgz"))
     args = ["pull", ref, "--version", version, "--destination", str(dest)]
+    if verify_keyring is not None:
+        args += ["--verify", "--keyring", str(verify_keyring)]
     if plain_http:
         args.append("--plain-http")
     env = {"HELM_REGISTRY_CONFIG": str(registry_config)} if registry_config else None
     result = run(root, args, env=env, timeout=600)
     if not result.ok:
-        raise ToolError(f"helm pull {ref} --version {version} failed: {proc.first_line(result.stderr or result.stdout)}")
+        what = "verification of" if verify_keyring is not None else "helm pull"
+        raise ToolError(f"{what} {ref} --version {version} failed: {proc.first_line(result.stderr or result.stdout)}"
+                        + ("; the chart is unsigned, tampered with or signed by a key not in the keyring"
+                           if verify_keyring is not None else ""))
     new = sorted(set(dest.glob("*.tgz")) - before) or sorted(dest.glob("*.tgz"))
     return new[-1]
+
+
+def verify(root: Path, archive: Path, keyring: Path) -> str:
+    """``helm verify ARCHIVE --keyring K``: the signer line, or a one-line ToolError."""
+    result = run(root, ["verify", str(archive), "--keyring", str(keyring)], timeout=120)
+    if not result.ok:
+        raise ToolError(f"{archive.name}: verification failed: {proc.first_line(result.stderr or result.stdout)}; "
+                        "the chart is unsigned, tampered with or signed by a key not in the keyring")
+    return " ".join(ln.strip() for ln in result.stdout.splitlines() if ln.strip())
 
 
 # ---------------------------------------------------------------- releases in a cluster

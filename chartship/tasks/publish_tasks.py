@@ -69,10 +69,11 @@ def push(c: Context, latest: bool = False, force: bool = False, dry_run: bool = 
 @task(iterable=["chart"], help={
     "latest": "also build the latest package and move the latest tag after verification",
     "force": "overwrite a published version whose content differs",
-    "json": "print publish results as JSON", **TARGET_HELP})
+    "json": "print publish results as JSON",
+    "sign": "sign the packages (see helm.build --sign); the provenance is pushed with each chart", **TARGET_HELP})
 @edge
 def deploy(c: Context, latest: bool = False, force: bool = False, json: bool = False, target: str = "",
-           registry: str = "", plain_http: bool = False, chart: list[str] | None = None) -> None:
+           registry: str = "", plain_http: bool = False, chart: list[str] | None = None, sign: bool = False) -> None:
     """Build, then push: lint, package, publish, tag latest. Re-running with nothing changed uploads nothing."""
     from dataclasses import asdict
 
@@ -82,7 +83,7 @@ def deploy(c: Context, latest: bool = False, force: bool = False, json: bool = F
     from chartship.tasks import helm_tasks
 
     if not json:
-        helm_tasks.build(c, latest=latest, chart=chart, target=target)
+        helm_tasks.build(c, latest=latest, chart=chart, target=target, sign=sign)
         push(c, latest=latest, force=force, target=target, registry=registry, plain_http=plain_http, chart=chart)
         return
     from chartship.charts import chart as chartmod
@@ -90,7 +91,11 @@ def deploy(c: Context, latest: bool = False, force: bool = False, json: bool = F
     cfg, tgt = _target(c, target, registry, plain_http)
     charts = chartmod.discover(cfg)
     names = [ch.name for ch in chartmod.select(cfg, charts, chart or [])]
-    built = buildmod.build(cfg, charts, names, cfg.jobs, latest=latest, run_lint=True, target=target or None)
+    from chartship import settings
+
+    signing = settings.signing(cfg.root) if sign else None
+    built = buildmod.build(cfg, charts, names, cfg.jobs, latest=latest, run_lint=True, target=target or None,
+                           signing=signing)
     if built.lint is not None and not built.lint.ok:
         report.emit_json({"ok": False, "lint": built.lint.as_dict()})
         raise buildmod.check_failed(built.lint)

@@ -1,4 +1,4 @@
-"""Settings of the unit-test, signing and chart-repository stages, under their own keys of the
+"""Settings of the unit-test and signing stages, under their own keys of the
 ``chartship`` section of invoke.yaml, with the precedence of :func:`chartship.config.load`:
 flag > environment variable > invoke.yaml > default.
 
@@ -11,11 +11,6 @@ chartship:
     keyring: ~/.gnupg/secring.gpg   # CHARTSHIP_SIGN_KEYRING: secret keyring (exported, legacy format)
     passphrase_file: ""             # CHARTSHIP_SIGN_PASSPHRASE_FILE; or the passphrase in CHARTSHIP_SIGN_PASSPHRASE
     verify_keyring: keys/pubring.gpg  # CHARTSHIP_VERIFY_KEYRING: public keyring for --verify
-  repository:                       # a classic HTTP chart repository (index.yaml), e.g. GitHub Pages
-    url: https://example.github.io/charts   # CHARTSHIP_REPOSITORY_URL: where the packages are served
-    dir: dist/repository            # CHARTSHIP_REPOSITORY_DIR: the folder holding index.yaml and the packages
-    branch: gh-pages                # CHARTSHIP_PAGES_BRANCH: git branch the pages target publishes to
-    remote: origin                  # CHARTSHIP_PAGES_REMOTE
 ```
 The passphrase itself is never read from invoke.yaml (only from the environment or a file).
 """
@@ -34,7 +29,6 @@ from chartship.errors import ConfigError
 KEYS = {
     "unittest": {"globs"},
     "signing": {"key", "keyring", "passphrase_file", "verify_keyring"},
-    "repository": {"url", "dir", "branch", "remote"},
 }
 DEFAULT_GLOBS = ("tests/*_test.yaml", "unittests/*_test.yaml")
 PASSPHRASE_ENV = "CHARTSHIP_SIGN_PASSPHRASE"  # noqa: S105 (a variable name)
@@ -47,14 +41,6 @@ class Signing:
     keyring: str
     passphrase_file: str
     verify_keyring: str
-
-
-@dataclass(frozen=True)
-class Repository:
-    url: str
-    dir: str
-    branch: str
-    remote: str
 
 
 def _section(root: Path, name: str) -> tuple[Mapping[str, Any], Any]:
@@ -116,17 +102,3 @@ def signing(root: Path, key: str | None = None, keyring: str | None = None, veri
                    keyring=pick("keyring", "CHARTSHIP_SIGN_KEYRING", keyring),
                    passphrase_file=pick("passphrase_file", PASSPHRASE_FILE_ENV, None),
                    verify_keyring=pick("verify_keyring", "CHARTSHIP_VERIFY_KEYRING", verify_keyring))
-
-
-def repository(root: Path, url: str | None = None, folder: str | None = None, branch: str | None = None,
-               remote: str | None = None, environ: Mapping[str, str] | None = None) -> Repository:
-    def pick(name: str, env_name: str, flag: str | None, default: str = "") -> str:
-        return _pick(root, "repository", name, env_name, flag, default, environ)
-
-    repo = Repository(url=pick("url", "CHARTSHIP_REPOSITORY_URL", url),
-                      dir=pick("dir", "CHARTSHIP_REPOSITORY_DIR", folder, "dist/repository"),
-                      branch=pick("branch", "CHARTSHIP_PAGES_BRANCH", branch, "gh-pages"),
-                      remote=pick("remote", "CHARTSHIP_PAGES_REMOTE", remote, "origin"))
-    if Path(repo.dir).is_absolute() or ".." in Path(repo.dir).parts:
-        raise ConfigError(f"repository dir {repo.dir!r} must be a folder inside the repository")
-    return repo

@@ -13,7 +13,7 @@ import nox
 ROOT = Path(__file__).resolve().parent
 # Sessions use the tools of the environment nox runs in (.venv) and the pinned helm.
 os.environ["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), str(ROOT / ".tools" / "bin"), os.environ["PATH"]])
-nox.options.sessions = ["lint", "template", "tests"]
+nox.options.sessions = ["lint", "template", "unittest", "tests"]
 nox.options.default_venv_backend = "none"
 nox.options.error_on_missing_interpreters = True
 
@@ -62,6 +62,17 @@ def template(session: nox.Session, helm: str) -> None:
     if not helm_bin.exists():
         session.error(f"{helm_bin} is missing: run ci/bootstrap (or invoke tools.install)")
     session.run("invoke", "helm.validate", *session.posargs, env={"HELM_BIN": str(helm_bin)})
+
+
+@nox.session
+@nox.parametrize("helm", ["3", "4"])
+def unittest(session: nox.Session, helm: str) -> None:
+    """The charts' helm-unittest suites with helm 3 / helm 4 (the pinned plugin is built once: tools.install --peers)."""
+    helm_bin = ROOT / ".tools" / "bin" / f"helm{helm}"
+    if not helm_bin.exists():
+        session.error(f"{helm_bin} is missing: run ci/bootstrap (or invoke tools.install)")
+    session.run("invoke", "tools.install", "--only", f"helm{helm}", "--peers")
+    session.run("invoke", "helm.unittest", *session.posargs, env={"HELM_BIN": str(helm_bin)})
 
 
 @nox.session

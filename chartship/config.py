@@ -242,6 +242,14 @@ SETTINGS: dict[str, Setting] = {
     "github_sha": _var("GITHUB_SHA", "", "CI commit for {SHA} in tag templates"),
     "github_run_number": _var("GITHUB_RUN_NUMBER", "", "CI run number for {RUN} in tag templates"),
     "ci_pipeline_iid": _var("CI_PIPELINE_IID", "", "CI run number (GitLab)"),
+    "github_actions": _var("GITHUB_ACTIONS", "", "true: findings become ::error/::warning annotations"),
+    "github_step_summary": _var("GITHUB_STEP_SUMMARY", "", "file that lint, validate, tests and deploy append a summary to"),
+    "unittest_globs": _var("CHARTSHIP_UNITTEST_GLOBS", "", "comma-separated helm-unittest suite globs (unittest.globs)"),
+    "sign_key": _var("CHARTSHIP_SIGN_KEY", "", "name of the PGP key that signs packages (signing.key)"),
+    "sign_keyring": _var("CHARTSHIP_SIGN_KEYRING", "", "secret keyring holding the signing key (signing.keyring)"),
+    "sign_passphrase": _var("CHARTSHIP_SIGN_PASSPHRASE", "", "passphrase of the signing key", secret=True),
+    "sign_passphrase_file": _var("CHARTSHIP_SIGN_PASSPHRASE_FILE", "", "file holding the signing key's passphrase"),
+    "verify_keyring": _var("CHARTSHIP_VERIFY_KEYRING", "", "public keyring for helm.verify and --verify"),
 }
 FILE_SETTINGS = {name: s for name, s in SETTINGS.items() if s.path}
 _BY_ENV = {s.env: s for s in SETTINGS.values()}

@@ -79,12 +79,12 @@ def test_the_schema_check_catches_a_broken_workflow(tmp_path: Path, project_root
     assert "jobs.lint" in result.stdout or "$.jobs.lint" in result.stdout
 
 
-def test_pr_runs_lint_template_tests_with_helm_3_and_4_and_a_kind_cluster_test(project_root: Path) -> None:
+def test_pr_runs_lint_template_unittest_tests_with_helm_3_and_4_and_a_kind_cluster_test(project_root: Path) -> None:
     pr = load(project_root, "pr.yml")
     assert list(pr["on"]) == ["pull_request"]
     jobs = pr["jobs"]
-    assert set(jobs) == {"lint", "template", "tests", "kind_test"}
-    for name in ("template", "tests"):
+    assert set(jobs) == {"lint", "template", "tests", "unittest", "kind_test"}
+    for name in ("template", "tests", "unittest"):
         assert jobs[name]["strategy"]["matrix"]["helm"] == ["3", "4"]
         run = steps(jobs[name])[-1]["run"]
         assert f"nox -s \"{name}(helm='${{{{ matrix.helm }}}}')\"" in run, run

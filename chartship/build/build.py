@@ -14,11 +14,12 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-from chartship.build import cache, lint, package, workspace
+from chartship.build import cache, lint, package, sign, workspace
 from chartship.charts import chart as chartmod
 from chartship.config import DIST_DIR, Config
 from chartship.errors import ChartError, CheckFailed, VersionError
 from chartship.report import note
+from chartship.settings import Signing
 from chartship.tools import git
 from chartship.version import sync, versionfile
 from chartship.version import tags as tagsmod
@@ -49,9 +50,10 @@ def require_versions_in_step(cfg: Config, all_charts: Sequence[chartmod.Chart]) 
 
 def build(cfg: Config, all_charts: Sequence[chartmod.Chart], names: Sequence[str], jobs: int, latest: bool = False,
           run_lint: bool = True, target: str | None = None, environ: Mapping[str, str] | None = None,
-          dest: Path | None = None) -> BuildResult:
+          dest: Path | None = None, signing: Signing | None = None) -> BuildResult:
     """Package ``names`` into ``dest`` (default dist/charts). When dist/charts already holds exactly
-    these packages (same inputs), nothing is built and those are returned (``reused``)."""
+    these packages (same inputs), nothing is built and those are returned (``reused``). ``signing``:
+    write a provenance file beside each package (:mod:`chartship.build.sign`)."""
     v = require_versions_in_step(cfg, all_charts)
     tags = tagsmod.current_tags(cfg, v)
     kinds = ["version", "latest"] if latest else ["version"]
@@ -66,7 +68,10 @@ def build(cfg: Config, all_charts: Sequence[chartmod.Chart], names: Sequence[str
             seen[f] = chart
     shallow_note(cfg, [c for c in all_charts if c.name in names])
     times = cache.epochs(cfg, all_charts, names)
-    key = cache.inputs_key(cfg, all_charts, names, {"tags": tags, "files": names_for, "version": str(v)}, times)
+    if signing is not None:
+        sign.check_settings(signing)
+    key = cache.inputs_key(cfg, all_charts, names, {"tags": tags, "files": names_for, "version": str(v),
+                                                    "sign": signing.key if signing else ""}, times)
     previous = cache.reusable(cfg.dist_dir, key, run_lint)
     if previous is not None:
         return BuildResult(str(v), cfg.dist_dir, previous, None, reused=True)
@@ -83,7 +88,8 @@ def build(cfg: Config, all_charts: Sequence[chartmod.Chart], names: Sequence[str
         staging = Path(tempfile.mkdtemp(prefix=".charts-staging-", dir=dest.parent))
         try:
             entries = _package_all(cfg, ws, names, names_for, tags, staging, jobs, times)
-            package.write_sums(staging, entries)
+            provenance = sign.sign_all(staging, entries, signing, environ) if signing is not None else []
+            package.write_sums(staging, entries, provenance)
             staging.chmod(0o755)
             cache.forget(dest)
             package.swap_folder(staging, dest)

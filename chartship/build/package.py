@@ -100,9 +100,11 @@ class Entry:
     path: str
 
 
-def write_sums(folder: Path, entries: Sequence[Entry]) -> None:
-    """SHA256SUMS in `sha256sum -c` format, and manifest.json, for ``entries`` in ``folder``."""
-    lines = "".join(f"{e.sha256}  {e.file}\n" for e in sorted(entries, key=lambda e: e.file))
+def write_sums(folder: Path, entries: Sequence[Entry], extra: Sequence[tuple[str, str]] = ()) -> None:
+    """SHA256SUMS in `sha256sum -c` format (packages and ``extra`` (file, sha256) such as provenance files),
+    and manifest.json, for ``entries`` in ``folder``."""
+    rows = sorted([(e.file, e.sha256) for e in entries] + list(extra))
+    lines = "".join(f"{digest}  {file}\n" for file, digest in rows)
     (folder / SUMS_FILE).write_text(lines, encoding="utf-8")
     manifest = {"packages": [asdict(e) for e in entries]}
     (folder / MANIFEST_FILE).write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")

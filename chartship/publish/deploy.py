@@ -23,6 +23,7 @@ from chartship.outcome import BAD, PLANNED, SKIPPED
 from chartship.publish import push as pushmod
 from chartship.publish.push import Published
 from chartship.registry import credentials
+from chartship.settings import Signing
 from chartship.tools import registry_server
 from chartship.version import semver, tags, versionfile
 
@@ -148,7 +149,7 @@ def _build_folder(cfg: Config, dry_run: bool) -> Iterator[Path | None]:
 
 
 def deploy(cfg: Config, all_charts: Sequence[chartmod.Chart], names: Sequence[str], target: Target, latest: bool,
-           force: bool, dry_run: bool, lint_target: str | None = None) -> Deployment:
+           force: bool, dry_run: bool, lint_target: str | None = None, signing: Signing | None = None) -> Deployment:
     """Build (lint first), start the local registry if needed, push, move the alias, write release notes.
     With ``dry_run`` nothing is written anywhere; the result is the exact plan."""
     down = local_registry_down(target)
@@ -156,7 +157,7 @@ def deploy(cfg: Config, all_charts: Sequence[chartmod.Chart], names: Sequence[st
                 ("would be started" if dry_run else "started") if down else "running")
     with _build_folder(cfg, dry_run) as folder:
         built = buildmod.build(cfg, all_charts, names, cfg.jobs, latest=latest, run_lint=True,
-                               target=lint_target, dest=folder)
+                               target=lint_target, dest=folder, signing=signing)
         how = "up to date" if built.reused else ("would build" if dry_run else "rebuilt")
         result = Deployment(built.version, target.url, dry_run, how, registry, list(built.entries), lint=built.lint)
         if built.lint is not None and not built.lint.ok:

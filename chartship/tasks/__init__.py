@@ -22,6 +22,7 @@ from chartship.tasks import (
     release_tasks,
     setup_tasks,
     tools_tasks,
+    unittest_tasks,
     validate_tasks,
     version_tasks,
 )
@@ -39,7 +40,8 @@ def namespace(root: Path) -> Collection:
     ns.add_collection(Collection.from_module(reference_tasks, name="docs"))
     ns.add_task(Collection.from_module(setup_tasks).tasks["setup-dev"])  # top level: `invoke setup-dev`
     # The helm namespace gathers the task modules that work on charts: add a module to this call.
-    ns.add_collection(_merged("helm", helm_tasks, docs_tasks, publish_tasks, release_tasks, validate_tasks))
+    ns.add_collection(_merged("helm", helm_tasks, docs_tasks, publish_tasks, release_tasks, validate_tasks,
+                                unittest_tasks))
     ns.configure({"chartship_root": str(root)})
     return ns
 

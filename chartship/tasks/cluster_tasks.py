@@ -6,6 +6,7 @@ from invoke.context import Context
 from invoke.tasks import task
 
 from chartship.tasks.common import config, edge
+from chartship.tasks.reports import JUNIT_HELP, publish, rel_of
 
 
 @task(iterable=["chart"], help={
@@ -14,10 +15,10 @@ from chartship.tasks.common import config, edge
     "keep": "keep the created cluster afterwards (its KUBECONFIG is printed)",
     "chart": "only this chart (repeatable; default: every chart)",
     "target": "where to look for the previous published version (default: default_target)",
-    "json": "print the steps as JSON"})
+    "json": "print the steps as JSON", "junit": JUNIT_HELP})
 @edge
 def test(c: Context, provider: str = "", keep: bool = False, chart: list[str] | None = None, target: str = "",
-         json: bool = False) -> None:
+         json: bool = False, junit: str = "") -> None:
     """Per chart in a fresh namespace: install previous version, upgrade to the working tree, helm test, rollback."""
     from chartship import report
     from chartship.charts import chart as chartmod
@@ -37,5 +38,8 @@ def test(c: Context, provider: str = "", keep: bool = False, chart: list[str] | 
     else:
         report.table(f"cluster test ({chosen})", ["chart", "step", "result", "seconds", "note"],
                      [(s.chart, s.step, s.status, f"{s.seconds:.1f}", s.message) for s in steps])
+    from chartship.ci_report import checks
+
+    publish(cfg.root, "cluster.test", checks.cluster(steps, rel_of(charts)), junit)
     if not all(s.ok for s in steps):
         raise CheckFailed("" if json else "cluster test failed (events, pod status and logs are above)")

@@ -9,6 +9,7 @@ from invoke.context import Context
 from invoke.tasks import task
 
 from chartship.tasks.common import config, edge
+from chartship.tasks.reports import JUNIT_HELP, publish, rel_of
 
 if TYPE_CHECKING:
     from chartship.charts.chart import Chart
@@ -73,10 +74,11 @@ def deps(c: Context, chart: list[str] | None = None, jobs: int = 0, target: str 
         report.out("no chart has dependencies")
 
 
-@task(iterable=["chart"], help={**SELECT_HELP, "jobs": JOBS_HELP, "json": "print results as JSON", "target": TARGET_HELP})
+@task(iterable=["chart"], help={**SELECT_HELP, "jobs": JOBS_HELP, "json": "print results as JSON", "target": TARGET_HELP,
+                                "junit": JUNIT_HELP})
 @edge
 def lint(c: Context, chart: list[str] | None = None, all: bool = False, changed_since: str = "",  # noqa: A002
-         jobs: int = 0, json: bool = False, target: str = "") -> None:
+         jobs: int = 0, json: bool = False, target: str = "", junit: str = "") -> None:
     """Lint charts in parallel: Chart.yaml, helm lint --strict per environment, yamllint, values schema."""
     from chartship import report
     from chartship.build import lint as lintmod
@@ -89,9 +91,18 @@ def lint(c: Context, chart: list[str] | None = None, all: bool = False, changed_
         report.emit_json(result.as_dict())
     else:
         print_lint(result)
+    _lint_reports(cfg, charts, result, junit)
     if not result.ok:
         bad = [n for n, checks in result.charts.items() if any(not o.ok for o in checks.values())]
         raise CheckFailed("" if json else f"lint failed for {', '.join(bad)}")
+
+
+def _lint_reports(cfg: Config, charts: list[Chart], result: object, junit: str) -> None:
+    from chartship.charts import values
+    from chartship.ci_report import checks
+
+    stacks = {ch.name: [vs.name for vs in values.values_sets(cfg, ch.path)] for ch in charts}
+    publish(cfg.root, "helm.lint", checks.lint(cfg.root, result, rel_of(charts), stacks), junit)
 
 
 def print_lint(result: object) -> None:
@@ -113,10 +124,14 @@ def print_lint(result: object) -> None:
 
 @task(iterable=["chart"], help={"chart": CHART_HELP + "; default: every chart", "latest": "also write the latest-tag package",
                                 "no_lint": "package without linting first", "jobs": JOBS_HELP,
-                                "json": "print the packages as JSON", "target": TARGET_HELP})
+                                "json": "print the packages as JSON", "target": TARGET_HELP,
+                                "sign": "sign each package: a helm provenance file <package>.prov beside it (PGP key from "
+                                        "signing.key/CHARTSHIP_SIGN_KEY, keyring signing.keyring/CHARTSHIP_SIGN_KEYRING, "
+                                        "passphrase CHARTSHIP_SIGN_PASSPHRASE or signing.passphrase_file)",
+                                "key": "with --sign: the key name (uid) to sign with", "keyring": "with --sign: secret keyring"})
 @edge
 def build(c: Context, chart: list[str] | None = None, latest: bool = False, no_lint: bool = False, jobs: int = 0,
-          json: bool = False, target: str = "") -> None:
+          json: bool = False, target: str = "", sign: bool = False, key: str = "", keyring: str = "") -> None:
     """Lint and package charts reproducibly into dist/charts/ with SHA256SUMS and manifest.json."""
     from dataclasses import asdict
 
@@ -125,7 +140,11 @@ def build(c: Context, chart: list[str] | None = None, latest: bool = False, no_l
 
     cfg, charts = _setup(c, jobs)
     names = _select(cfg, charts, chart, False, "") if chart else [ch.name for ch in charts]
-    result = buildmod.build(cfg, charts, names, cfg.jobs, latest=latest, run_lint=not no_lint, target=target or None)
+    from chartship import settings
+
+    signing = settings.signing(cfg.root, key or None, keyring or None) if sign else None
+    result = buildmod.build(cfg, charts, names, cfg.jobs, latest=latest, run_lint=not no_lint, target=target or None,
+                            signing=signing)
     if result.lint is not None and not result.lint.ok:
         if json:
             report.emit_json({"ok": False, "lint": result.lint.as_dict(), "packages": []})
@@ -140,15 +159,17 @@ def build(c: Context, chart: list[str] | None = None, latest: bool = False, no_l
         report.out("dist/charts is up to date with the sources: nothing rebuilt")
     report.table(f"dist/charts (version {result.version})", ["file", "chart", "tag", "sha256"],
                  [(e.file, e.chart, e.tag, e.sha256) for e in result.entries])
+    if sign:
+        report.out("signed: a .prov provenance file beside each package (helm verify PACKAGE --keyring PUBRING)")
     report.out(f"wrote {len(result.entries)} package(s), SHA256SUMS and manifest.json to dist/charts "
                "(verify: cd dist/charts && sha256sum -c SHA256SUMS)")
 
 
 @task(iterable=["chart"], help={**SELECT_HELP, "chart": CHART_HELP + "; default: every chart", "jobs": JOBS_HELP,
-                                "json": "print results as JSON", "target": TARGET_HELP})
+                                "json": "print results as JSON", "target": TARGET_HELP, "junit": JUNIT_HELP})
 @edge
 def test(c: Context, chart: list[str] | None = None, all: bool = False, changed_since: str = "",  # noqa: A002
-         jobs: int = 0, json: bool = False, target: str = "") -> None:
+         jobs: int = 0, json: bool = False, target: str = "", junit: str = "") -> None:
     """Dry-run every chart x environment without a cluster: helm template, then helm install --dry-run=client."""
     from chartship import report
     from chartship.errors import CheckFailed
@@ -162,6 +183,9 @@ def test(c: Context, chart: list[str] | None = None, all: bool = False, changed_
     elif cases:
         report.table("helm.test", ["chart", "env", "template", "dry-run", "message"],
                      [(x.chart, x.env, x.template, x.dry_run, x.message) for x in cases])
+    from chartship.ci_report import checks
+
+    publish(cfg.root, "helm.test", checks.helm_test(cfg.root, cases, rel_of(charts)), junit)
     if not all_ok(cases):
         bad = sorted({x.chart for x in cases if not x.ok})
         raise CheckFailed("" if json else f"helm.test failed for {', '.join(bad)}")

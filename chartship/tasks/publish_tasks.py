@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from invoke.context import Context
@@ -32,6 +33,7 @@ def _target(c: Context, target: str, registry: str, plain_http: bool) -> tuple[C
 
 
 def _report(outcomes: list[Published], json: bool, dry_run: bool) -> None:
+    _github(outcomes, dry_run)
     from chartship import report
 
     if json:
@@ -39,6 +41,18 @@ def _report(outcomes: list[Published], json: bool, dry_run: bool) -> None:
                           "up_to_date": all(o.status == "skipped" for o in outcomes)})
         return
     _table(outcomes, dry_run)
+
+
+def _github(outcomes: list[Published], dry_run: bool) -> None:
+    """Under GitHub Actions: a step summary of what was pushed (with digests) and an annotation per failure."""
+    import os
+
+    from chartship.ci_report import Check, github
+
+    rows = [(o.chart, o.version, o.ref, o.status, o.digest or "", o.message) for o in outcomes]
+    github.publish_summary("publish" + (" (dry run)" if dry_run else ""), rows, os.environ)
+    github.annotate([Check(o.chart, f"push {o.ref}", "FAIL", o.message or o.status) for o in outcomes
+                     if o.status in ("refused", "failed")], os.environ)
 
 
 def _table(outcomes: list[Published], dry_run: bool) -> None:
@@ -71,10 +85,12 @@ def push(c: Context, latest: bool = False, force: bool = False, dry_run: bool = 
     "latest": "also build the latest package and move the latest tag after verification",
     "force": "overwrite a published version whose content differs",
     "dry_run": "print the exact plan (build, push, skip, refuse, alias); write nothing, start nothing",
-    "json": "print the deployment as JSON", **TARGET_HELP})
+    "json": "print the deployment as JSON",
+    "sign": "sign the packages (see helm.build --sign); the provenance is pushed with each chart", **TARGET_HELP})
 @edge
 def deploy(c: Context, latest: bool = False, force: bool = False, dry_run: bool = False, json: bool = False,
-           target: str = "", registry: str = "", plain_http: bool = False, chart: list[str] | None = None) -> None:
+           target: str = "", registry: str = "", plain_http: bool = False, chart: list[str] | None = None,
+           sign: bool = False) -> None:
     """Build, then push: lint, package, publish, tag latest, release notes. Re-running with nothing changed
     uploads nothing; --dry-run shows what would happen."""
     from chartship import report
@@ -86,7 +102,11 @@ def deploy(c: Context, latest: bool = False, force: bool = False, dry_run: bool 
     cfg, tgt = _target(c, target, registry, plain_http)
     charts = chartmod.discover(cfg)
     names = [ch.name for ch in chartmod.select(cfg, charts, chart or [])]
-    result = deploymod.deploy(cfg, charts, names, tgt, latest, force, dry_run, target or None)
+    from chartship import settings
+
+    signing = settings.signing(cfg.root) if sign else None
+    result = deploymod.deploy(cfg, charts, names, tgt, latest, force, dry_run, target or None, signing)
+    _github(result.results, dry_run)
     if json:
         report.emit_json(result.as_dict())
     elif result.lint is not None and not result.lint.ok:
@@ -134,13 +154,13 @@ def resolve(c: Context, ref: str, tag: str, plain_http: bool = False, target: st
 
 @task(help={"ref": "oci://HOST[:PORT]/PATH/CHART", "version": "a chart version or an alias tag such as latest",
             "destination": "folder to write the .tgz into (default dist/pulled)",
-            "plain_http": TARGET_HELP["plain_http"], "target": "use this target's credentials (default: none)"})
+            "plain_http": TARGET_HELP["plain_http"], "target": "use this target's credentials (default: none)",
+            "verify": "refuse an unsigned or tampered chart (helm pull --verify)",
+            "keyring": "public keyring for --verify (default signing.verify_keyring / CHARTSHIP_VERIFY_KEYRING)"})
 @edge
 def pull(c: Context, ref: str, version: str, destination: str = "dist/pulled", plain_http: bool = False,
-         target: str = "") -> None:
+         target: str = "", verify: bool = False, keyring: str = "") -> None:
     """helm pull that also understands alias tags: --version latest resolves to the real version first."""
-    from pathlib import Path
-
     from chartship import report
     from chartship.errors import VersionError
     from chartship.publish import push as pushmod
@@ -156,8 +176,63 @@ def pull(c: Context, ref: str, version: str, destination: str = "dist/pulled", p
         except VersionError:
             concrete = pushmod.resolve(s.client, parsed.repository, version)
             report.note(f"{version} -> {concrete}")
-        path = cfg.helm.pull(ref, concrete, cfg.root / Path(destination), tgt.plain_http, s.registry_config).archive
+        ring = _keyring(cfg.root, keyring) if verify else None
+        path = cfg.helm.pull(ref, concrete, cfg.root / Path(destination), tgt.plain_http, s.registry_config,
+                             ring).archive
+    if ring is not None:
+        report.note(f"verified {ref}:{concrete} against {ring}")
     report.out(str(path.relative_to(cfg.root) if path.is_relative_to(cfg.root) else path))
+
+
+def _keyring(root: Path, flag: str) -> Path:
+    from chartship import settings
+    from chartship.errors import ConfigError
+
+    ring = settings.signing(root, verify_keyring=flag or None).verify_keyring
+    if not ring:
+        raise ConfigError("--verify needs a public keyring: --keyring PATH, signing.verify_keyring in invoke.yaml or "
+                          "CHARTSHIP_VERIFY_KEYRING (gpg --export KEY > pubring.gpg)")
+    path = Path(ring).expanduser()
+    path = path if path.is_absolute() else root / path
+    if not path.is_file():
+        raise ConfigError(f"{ring}: public keyring not found; export it with gpg --export KEY > {ring}")
+    return path
+
+
+@task(help={"ref": "oci://HOST[:PORT]/PATH/CHART", "version": "chart version or alias tag",
+            "keyring": "public keyring (default signing.verify_keyring / CHARTSHIP_VERIFY_KEYRING)",
+            "plain_http": TARGET_HELP["plain_http"], "target": "use this target's credentials (default: none)"})
+@edge
+def verify(c: Context, ref: str, version: str, keyring: str = "", plain_http: bool = False, target: str = "") -> None:
+    """Verify a published chart's provenance (signature and digest) against a public keyring; fails when unsigned or tampered."""
+    import tempfile
+
+    from chartship import report
+    from chartship.errors import ConfigError
+
+    cfg = config(c)
+    ring = _keyring(cfg.root, keyring)
+    if not ref.startswith("oci://"):
+        raise ConfigError(f"{ref}: expected oci://HOST/PATH/CHART; for a local package use `invoke helm.verify-package PATH`")
+    with tempfile.TemporaryDirectory(prefix="chartship-verify-") as tmp:
+        pull(c, ref, version, destination=tmp, plain_http=plain_http, target=target, verify=True, keyring=str(ring))
+    report.out(f"ok: {ref} {version} is signed by a key in {ring} and its digest matches")
+
+
+@task(help={"package": "a chart archive (.tgz) with its .prov beside it",
+            "keyring": "public keyring (default signing.verify_keyring / CHARTSHIP_VERIFY_KEYRING)"})
+@edge
+def verify_package(c: Context, package: str, keyring: str = "") -> None:
+    """helm verify a local package against a public keyring; fails when unsigned or tampered."""
+    from chartship import report
+    from chartship.errors import ConfigError
+
+    cfg = config(c)
+    ring = _keyring(cfg.root, keyring)
+    archive = Path(package) if Path(package).is_absolute() else cfg.root / package
+    if not archive.is_file():
+        raise ConfigError(f"{package}: no such chart archive")
+    report.out(cfg.helm.verify(archive, ring))
 
 
 def _ref_target(cfg: Config, host: str, target: str, plain_http: bool) -> Target:

@@ -15,11 +15,14 @@ from chartship.tasks.common import edge, root
         "only": "install just this tool (helm3, helm4, kubectl); repeatable",
         "cluster": "also build the kwok cluster binaries (ci/cluster.lock.toml) into .tools/cluster with Go",
         "binaries": "with --cluster: build (all, default) | download (kwok/kwokctl only); env CHARTSHIP_CLUSTER_BINARIES",
+        "peers": "also build the peer tools of chartship/data/peers.lock.toml (helm-unittest) with Go; "
+                 "helm plugins go to .tools/helm-plugins",
     },
 )
 @edge
-def install(c: Context, source: str = "", only: list[str] | None = None, cluster: bool = False, binaries: str = "") -> None:
-    """Install pinned helm3, helm4 (also as helm) and kubectl into .tools/bin (--cluster: kwok binaries too)."""
+def install(c: Context, source: str = "", only: list[str] | None = None, cluster: bool = False, binaries: str = "",
+            peers: bool = False) -> None:
+    """Install pinned helm3, helm4 (also as helm) and kubectl into .tools/bin (--cluster: kwok binaries, --peers: peer tools)."""
     from chartship import config, report
     from chartship.errors import ToolError
     from chartship.tools import install as installmod
@@ -37,6 +40,13 @@ def install(c: Context, source: str = "", only: list[str] | None = None, cluster
 
         for built in clusterbin.install(root(c), clusterbin.binaries_mode(binaries), log=report.note):
             report.out(f"{built.component} {built.version}: {built.how} ({clusterbin.TOOLS_DIR})")
+    if peers:
+        from chartship.tools import peers as peersmod
+        from chartship.tools import plugins
+
+        for peer in peersmod.install(root(c), log=report.note):
+            where = plugins.PLUGINS_DIR / peer.peer.plugin if peer.peer.plugin else peer.directory
+            report.out(f"{peer.peer.name} {peer.peer.version}: {peer.how} ({where})")
 
 
 @task(help={"json": "print as JSON"})

@@ -6,15 +6,18 @@ from invoke.context import Context
 from invoke.tasks import task
 
 from chartship.tasks.common import config, edge
+from chartship.tasks.reports import JUNIT_HELP, publish, rel_of
 
 
 @task(iterable=["chart"], help={
     "chart": "only this chart (repeatable; default: every chart, plus the manifests in argocd/)",
     "json": "print renders, findings and allowed exceptions as JSON",
     "jobs": "parallel jobs (default: config jobs / CHARTSHIP_JOBS / number of cores)",
-    "target": "registry target whose OCI dependencies need a login (default: default_target)"})
+    "target": "registry target whose OCI dependencies need a login (default: default_target)",
+    "junit": JUNIT_HELP})
 @edge
-def validate(c: Context, chart: list[str] | None = None, json: bool = False, jobs: int = 0, target: str = "") -> None:
+def validate(c: Context, chart: list[str] | None = None, json: bool = False, jobs: int = 0, target: str = "",
+             junit: str = "") -> None:
     """Render every chart x environment and check schemas (Kubernetes, CRDs) and security rules; exit 1 on findings."""
     from chartship import report
     from chartship.charts import chart as chartmod
@@ -29,6 +32,9 @@ def validate(c: Context, chart: list[str] | None = None, json: bool = False, job
         report.emit_json(result.as_dict())
     else:
         _print(result)
+    from chartship.ci_report import checks
+
+    publish(cfg.root, "helm.validate", checks.validate(cfg.root, result, rel_of(charts)), junit)
     if not result.ok:
         raise CheckFailed("" if json else f"helm.validate: {len(result.findings)} finding(s)")
 

@@ -21,16 +21,15 @@ import hashlib
 import json
 import os
 import re
-import shutil
-import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from chartship import config, proc
+from chartship import config
 from chartship.errors import ToolError
+from chartship.tools import gobuild
 from chartship.tools import install as installmod
-from chartship.tools.summary import summarise
+from chartship.tools.gobuild import GoEnv
 
 LOCK_FILE = Path("ci") / "cluster.lock.toml"
 TOOLS_DIR = Path(".tools") / "cluster"
@@ -40,7 +39,6 @@ MODE_ENV = "CHARTSHIP_CLUSTER_BINARIES"
 INSTALL_HINT = "run `invoke tools.install --cluster`"
 # Bump when the way binaries are built changes, so cached builds are not reused.
 RECIPE = "1"
-BUILD_TIMEOUT = 3 * 3600.0
 
 
 @dataclass(frozen=True)
@@ -77,14 +75,6 @@ class Pin:
 
 
 @dataclass(frozen=True)
-class GoEnv:
-    path: str
-    version: str  # "1.26.8"
-    goos: str
-    goarch: str
-
-
-@dataclass(frozen=True)
 class Built:
     component: str
     version: str
@@ -111,18 +101,6 @@ def read_lock(root: Path) -> dict[str, Pin]:
     return pins
 
 
-def _go_mod_lines(text: str) -> list[str]:
-    return [line.split("//", 1)[0].strip() for line in text.splitlines()]
-
-
-def go_directive(go_mod: str) -> tuple[int, ...]:
-    for line in _go_mod_lines(go_mod):
-        m = re.fullmatch(r"go\s+(\d+(?:\.\d+)*)", line)
-        if m:
-            return tuple(int(p) for p in m.group(1).split("."))
-    return (1, 0)
-
-
 def check_module(root: Path, pin: Pin) -> str:
     """Verify the wrapper module agrees with the lock; return its go.mod text."""
     comp = COMPONENTS[pin.name]
@@ -133,7 +111,7 @@ def check_module(root: Path, pin: Pin) -> str:
         raise ToolError(f"{mod_file}: not found; restore it from git") from None
     if not (root / pin.module / "go.sum").is_file():
         raise ToolError(f"{pin.module / 'go.sum'}: not found; run `go mod tidy` in {pin.module}")
-    lines = _go_mod_lines(text)
+    lines = gobuild.go_mod_lines(text)
     wanted = f"v{pin.version}"
     required = [ln.split() for ln in lines if "=>" not in ln]
     found = [parts[-1] for parts in required if len(parts) >= 2 and parts[-2] == comp.upstream]
@@ -153,30 +131,11 @@ def check_module(root: Path, pin: Pin) -> str:
 
 # ------------------------------------------------------------------------------ go
 
-
-def find_go(environ: Mapping[str, str] | None = None) -> str:
-    path = config.env("PATH", environ) or None
-    candidates = [config.env("GO_BIN", environ), shutil.which("go", path=path) or "", "/usr/local/go/bin/go"]
-    for cand in candidates:
-        if cand and Path(cand).is_file() and os.access(cand, os.X_OK):
-            return cand
-    raise ToolError("go not found: install Go >= 1.26 (or set GO_BIN), or set CHARTSHIP_CLUSTER_BINARIES=download "
-                    "with kwokctl on PATH")
+GO_HINT = "or set CHARTSHIP_CLUSTER_BINARIES=download with kwokctl on PATH"
 
 
 def go_env(environ: Mapping[str, str] | None = None) -> GoEnv:
-    path = find_go(environ)
-    result = proc.run([path, "env", "-json", "GOVERSION", "GOOS", "GOARCH"], timeout=60)
-    try:
-        data = json.loads(result.stdout) if result.ok else {}
-        version = str(data["GOVERSION"]).removeprefix("go").split(" ")[0]
-        return GoEnv(path, version, str(data["GOOS"]), str(data["GOARCH"]))
-    except (ValueError, KeyError):
-        raise ToolError(f"{path} env failed: {summarise(result.stderr or result.stdout)}") from None
-
-
-def _version_tuple(text: str) -> tuple[int, ...]:
-    return tuple(int(p) for p in re.findall(r"\d+", text)[:3])
+    return gobuild.go_env(environ, GO_HINT)
 
 
 def ldflags(comp: Component, version: str) -> str:
@@ -219,53 +178,20 @@ def binaries_mode(flag: str | None = None, environ: Mapping[str, str] | None = N
 def _build(root: Path, pin: Pin, go: GoEnv, dest: Path, jobs: int, log: Callable[[str], None]) -> float:
     comp = COMPONENTS[pin.name]
     out = f"{dest}/{comp.binaries[0]}" if len(comp.packages) == 1 else f"{dest}/"
-    argv = [go.path, "build", "-trimpath", "-p", str(jobs), "-ldflags", ldflags(comp, pin.version), "-o", out, *comp.packages]
-    env = {"CGO_ENABLED": "0", "GOTOOLCHAIN": "local",
-           "GOFLAGS": " ".join(f for f in (config.env("GOFLAGS"), "-mod=readonly", "-buildvcs=false") if f)}
     log(f"building {pin.name} {pin.version} with go{go.version} (cold: minutes; see README)")
-    started = time.monotonic()
-    result = proc.run(argv, cwd=root / pin.module, env=env, timeout=BUILD_TIMEOUT)
-    seconds = time.monotonic() - started
-    if not result.ok:
-        log_file = dest.parent / f"{dest.name}.log"
-        log_file.write_text(result.stdout + result.stderr, encoding="utf-8")
-        raise ToolError(f"go build of {pin.name} {pin.version} in {pin.module} failed: {summarise(result.stderr)} "
-                        f"(full log: {log_file})")
-    missing = [b for b in comp.binaries if not (dest / b).is_file()]
-    if missing:
-        raise ToolError(f"go build of {pin.name} in {pin.module} produced no {missing[0]}; "
-                        "check COMPONENTS in chartship/clusterbin.py")
-    return seconds
+    return gobuild.go_build(go, root / pin.module, out, comp.packages, ldflags(comp, pin.version), jobs,
+                            f"{pin.name} {pin.version}", dest.parent)
 
 
 def ensure(root: Path, pin: Pin, go: GoEnv, cache: Path, jobs: int, log: Callable[[str], None]) -> Built:
     """The cached build of ``pin``, building it first when it is not cached."""
     check_module(root, pin)
-    needed = go_directive((root / pin.module / "go.mod").read_text(encoding="utf-8"))
-    if _version_tuple(go.version) < needed:
-        raise ToolError(f"{pin.module}/go.mod needs go {'.'.join(map(str, needed))}, {go.path} is go{go.version}; "
-                        "install a newer Go (or set GO_BIN)")
+    gobuild.require_go(go, (root / pin.module / "go.mod").read_text(encoding="utf-8"), f"{pin.module}/go.mod")
     key = cache_key(root, pin, go)
-    final = cache / key
-    comp = COMPONENTS[pin.name]
-    if (final / "manifest.json").is_file() and all((final / b).is_file() for b in comp.binaries):
-        return Built(pin.name, pin.version, final, "cache")
-    cache.mkdir(parents=True, exist_ok=True)
-    tmp = cache / f".{key}.{os.getpid()}.part"
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir()
-    try:
-        seconds = _build(root, pin, go, tmp, jobs, log)
-        manifest = {"component": pin.name, "version": pin.version, "go": go.version, "key": key,
-                    "binaries": list(comp.binaries), "build_seconds": round(seconds, 1)}
-        (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
-        if final.exists():  # built meanwhile by another run: keep that one
-            shutil.rmtree(tmp)
-        else:
-            os.replace(tmp, final)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-    return Built(pin.name, pin.version, final, f"built in {seconds:.0f} s")
+    manifest = {"component": pin.name, "version": pin.version, "go": go.version}
+    final, how = gobuild.cached(cache, key, COMPONENTS[pin.name].binaries,
+                                lambda tmp: _build(root, pin, go, tmp, jobs, log), manifest)
+    return Built(pin.name, pin.version, final, how)
 
 
 def _link(root: Path, built: Iterable[Built]) -> None:

@@ -50,6 +50,9 @@ _DURATION_RE = re.compile(r"(\d+(?:\.\d+)?)(h|ms|m|s|us|µs|ns)")
 WAIT_MARGIN = 120.0  # seconds beyond helm's own --timeout before chartship stops waiting for it
 
 
+UNVERIFIED = "the chart is unsigned, tampered with or signed by a key not in the keyring"
+
+
 @dataclass(frozen=True)
 class HelmResult:
     """What a helm command that succeeded printed, plus what chartship read from it."""
@@ -280,14 +283,34 @@ class Helm:
         digest = next(iter(_DIGEST_RE.findall(result.stdout + "\n" + result.stderr)), None)
         return HelmResult(result.argv, result.stdout, result.stderr, digest=digest)
 
-    def pull(self, ref: str, version: str, dest: Path, plain_http: bool, registry_config: Path | None) -> HelmResult:
-        """``helm pull REF --version V -d DEST``; ``path`` is the downloaded archive."""
+    def pull(self, ref: str, version: str, dest: Path, plain_http: bool, registry_config: Path | None,
+             verify_keyring: Path | None = None) -> HelmResult:
+        """``helm pull REF --version V -d DEST``; ``path`` is the downloaded archive. ``verify_keyring``:
+        ``--verify --keyring K``, so an unsigned or tampered chart is refused."""
         dest.mkdir(parents=True, exist_ok=True)
         before = set(dest.glob("*.tgz"))
         args = ["pull", ref, "--version", version, "--destination", str(dest), *(["--plain-http"] if plain_http else [])]
-        result = self.run(args, Op.REGISTRY, f"helm pull {ref} --version {version}", env=_registry_env(registry_config))
+        if verify_keyring is not None:
+            args += ["--verify", "--keyring", str(verify_keyring)]
+        try:
+            result = self.run(args, Op.REGISTRY, f"helm pull {ref} --version {version}", env=_registry_env(registry_config))
+        except HelmError as exc:
+            if verify_keyring is None:
+                raise
+            raise HelmError(f"verification of {ref} --version {version} failed: {exc.reason}; {UNVERIFIED}",
+                            exc.output, exc.reason) from None
         new = sorted(set(dest.glob("*.tgz")) - before) or sorted(dest.glob("*.tgz"))
         return HelmResult(result.argv, result.stdout, result.stderr, path=new[-1])
+
+    def verify(self, archive: Path, keyring: Path) -> str:
+        """``helm verify ARCHIVE --keyring K``: the signer line, or a one-line HelmError."""
+        try:
+            result = self.run(["verify", str(archive), "--keyring", str(keyring)], Op.OTHER, f"helm verify {archive.name}",
+                              timeout=120)
+        except HelmError as exc:
+            raise HelmError(f"{archive.name}: verification failed: {exc.reason}; {UNVERIFIED}", exc.output,
+                            exc.reason) from None
+        return " ".join(ln.strip() for ln in result.stdout.splitlines() if ln.strip())
 
     # ------------------------------------------------------------------ releases in a cluster
 

@@ -12,7 +12,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-OK, FAIL, SKIP = "ok", "FAIL", "skip"
+from chartship.outcome import FAILED, OK, SKIPPED
+
+FAIL, SKIP = FAILED, SKIPPED  # the one vocabulary of chartship.outcome
+__all__ = ["FAIL", "OK", "SKIP", "Check", "publish"]
 
 
 @dataclass(frozen=True)

@@ -73,7 +73,7 @@ def lint(root: Path, report: Any, rel_of: dict[str, str], stacks_of: Mapping[str
     for chart, outcomes in report.charts.items():
         rel = rel_of.get(chart, chart)
         for check, outcome in outcomes.items():
-            status = {"ok": OK, "FAIL": FAIL}.get(outcome.status, SKIP)
+            status = {OK: OK, FAIL: FAIL, "FAIL": FAIL}.get(outcome.status, SKIP)
             if check == "helm-lint" and status != SKIP:
                 for env in stacks_of.get(chart, ()):
                     mine = [m for m in outcome.messages if (_LABEL.match(m) or [None, ""])[1] == env]
@@ -126,7 +126,7 @@ def helm_test(root: Path, cases: Sequence[Any], rel_of: dict[str, str]) -> list[
     for case in cases:
         rel = rel_of.get(case.chart, case.chart)
         for step, status in (("template", case.template), ("dry-run", case.dry_run)):
-            st = {"ok": OK, "FAIL": FAIL}.get(status, SKIP)
+            st = {OK: OK, FAIL: FAIL, "FAIL": FAIL}.get(status, SKIP)
             file, line = template_location(case.message, case.chart, rel) if st == FAIL else ("", 0)
             checks.append(Check(case.chart, f"{case.env} x {step}", st, case.message if st != OK else "",
                                 file or (f"{rel}/Chart.yaml" if st == FAIL else ""), line))
@@ -144,7 +144,7 @@ def unittest(result: Any) -> list[Check]:
             checks.append(Check(run.chart, "unit tests", FAIL, run.message, f"{run.rel}/Chart.yaml"))
         for suite in run.suites:
             for t in suite.tests:
-                st = {"ok": OK, "FAIL": FAIL}.get(t.status, SKIP)
+                st = {OK: OK, FAIL: FAIL, "FAIL": FAIL}.get(t.status, SKIP)
                 checks.append(Check(run.chart, f"{suite.name} x {t.name}", st, t.message, suite.file if st == FAIL else ""))
     return checks
 

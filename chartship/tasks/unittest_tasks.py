@@ -37,16 +37,16 @@ def unittest(c: Context, chart: list[str] | None = None, file: list[str] | None 
         report.emit_json(result.as_dict())
     else:
         rows = [(r.chart, s.name, s.file, s.status, sum(t.status == "ok" for t in s.tests),
-                 sum(t.status == "FAIL" for t in s.tests), "") for r in result.charts for s in r.suites]
+                 sum(t.status == "failed" for t in s.tests), "") for r in result.charts for s in r.suites]
         rows += [(r.chart, "-", "-", r.status, 0, 0, r.message) for r in result.charts if not r.suites]
         report.table(f"helm.unittest (helm {result.helm_version})", ["chart", "suite", "file", "result", "passed",
                                                                       "failed", "note"], rows)
         for r in result.charts:
             for s in r.suites:
                 for t in s.tests:
-                    if t.status == "FAIL":
+                    if t.status == "failed":
                         report.out(f"{r.chart} {s.name} / {t.name}: {t.message}")
     publish(cfg.root, "helm.unittest", checks.unittest(result), junit)
     if not result.ok:
-        bad = [r.chart for r in result.charts if r.status == "FAIL"]
+        bad = [r.chart for r in result.charts if r.status == "failed"]
         raise CheckFailed("" if json else f"helm.unittest failed for {', '.join(bad)}")

@@ -23,12 +23,15 @@ from typing import Any
 from chartship.build import workspace
 from chartship.charts import chart as chartmod
 from chartship.config import Config
+from chartship.outcome import FAILED as FAIL
+from chartship.outcome import OK
+from chartship.outcome import SKIPPED as SKIP
 from chartship.tools import peers
 from chartship.tools.helm import HelmError
 from chartship.tools.summary import summarise
 
 PEER = "helm-unittest"
-OK, FAIL, SKIP, NO_SUITES = "ok", "FAIL", "skip", "no suites"
+NO_SUITES = "no suites"
 SNAPSHOT_DIR = "__snapshot__"
 _SUITE_KEY = re.compile(r"^suite:\s*(.+?)\s*$", re.MULTILINE)
 

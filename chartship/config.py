@@ -65,6 +65,7 @@ class Config:
     origins: Mapping[str, str] = field(default_factory=dict)
     cluster_contexts: tuple[str, ...] = ()
     kubernetes_versions: tuple[str, ...] = KUBERNETES_VERSIONS
+    latest_prereleases: bool = False  # may a prerelease (a dev build too) move the latest alias?
 
     @property
     def version_file(self) -> Path:
@@ -153,6 +154,10 @@ def _kubernetes_versions(value: Any, where: str) -> tuple[str, ...]:
     return tuple(result)
 
 
+def _switch(value: Any, where: str) -> bool:
+    return _flag(value, where) if isinstance(value, str) else _bool(value, where)
+
+
 SETTINGS: dict[str, Setting] = {
     "charts_dir": Setting(("charts", "dir"), "CHARTSHIP_CHARTS_DIR", "charts", _charts_dir),
     "package_name": Setting(("package_name",), "CHARTSHIP_PACKAGE_NAME", "{name}-{TAG}.tgz", _package_name),
@@ -162,6 +167,7 @@ SETTINGS: dict[str, Setting] = {
     "jobs": Setting(("jobs",), "CHARTSHIP_JOBS", 0, _jobs),
     "kubernetes_versions": Setting(("kubernetes_versions",), "CHARTSHIP_KUBERNETES_VERSIONS", KUBERNETES_VERSIONS,
                                    _kubernetes_versions),
+    "latest_prereleases": Setting(("latest_prereleases",), "CHARTSHIP_LATEST_PRERELEASES", False, _switch),
 }
 
 DEFAULT_TARGETS: dict[str, dict[str, Any]] = {
@@ -173,7 +179,7 @@ DEFAULT_ENVIRONMENTS: dict[str, list[str]] = {
     "prod": ["values-prod.yaml"],
 }
 TOP_KEYS = {"charts", "package_name", "app_version", "base_branch", "default_target", "jobs", "targets", "environments",
-            "cluster_contexts", "kubernetes_versions"}
+            "cluster_contexts", "kubernetes_versions", "latest_prereleases"}
 # kube contexts the `existing` cluster-test provider may use: local throwaway clusters only, unless configured
 DEFAULT_CLUSTER_CONTEXTS = ("kind-*", "k3d-*", "kwok-*", "minikube", "docker-desktop", "rancher-desktop", "colima*",
                             "orbstack")
@@ -290,6 +296,7 @@ def load(root: Path, flags: Mapping[str, Any] | None = None, environ: Mapping[st
         environments=environments,
         jobs=values["jobs"],
         kubernetes_versions=values["kubernetes_versions"],
+        latest_prereleases=values["latest_prereleases"],
         origins=origins,
         cluster_contexts=_patterns(data, where),
     )

@@ -13,10 +13,16 @@ from chartship.tasks.common import config, edge
 if TYPE_CHECKING:
     from chartship.charts.chart import Chart
     from chartship.config import Config
+    from chartship.version.dev import DevBuild
 
 CHART_HELP = "this chart (repeatable)"
 JOBS_HELP = "parallel jobs (default: config jobs / CHARTSHIP_JOBS / number of cores)"
 TARGET_HELP = "registry target whose OCI dependencies need a login (default: default_target)"
+DEV_HELP = {
+    "dev": "package the branch build VERSION-<branch>.<run> (written into the build copy only; the tree is untouched)",
+    "branch": "branch for --dev (default: GITHUB_REF_NAME / CI variables, then git)",
+    "run": "run number for --dev (default: GITHUB_RUN_NUMBER / CI_PIPELINE_IID)",
+}
 SELECT_HELP = {
     "chart": CHART_HELP + "; default: charts changed since the base branch",
     "all": "every chart",
@@ -94,6 +100,19 @@ def lint(c: Context, chart: list[str] | None = None, all: bool = False, changed_
         raise CheckFailed("" if json else f"lint failed for {', '.join(bad)}")
 
 
+def dev_build(cfg: Config, dev: bool, branch: str, run: str) -> DevBuild | None:
+    """The branch build --dev asks for (None without --dev; --branch/--run alone are a mistake)."""
+    from chartship.errors import ConfigError
+    from chartship.version import dev as devmod
+    from chartship.version import versionfile
+
+    if not dev:
+        if branch or run:
+            raise ConfigError("--branch and --run only apply to a branch build: add --dev")
+        return None
+    return devmod.resolve(cfg.root, versionfile.read_version(cfg.version_file), branch, run)
+
+
 def print_lint(result: object) -> None:
     from chartship import report
     from chartship.build import lint as lintmod
@@ -112,10 +131,10 @@ def print_lint(result: object) -> None:
 
 @task(iterable=["chart"], help={"chart": CHART_HELP + "; default: every chart", "latest": "also write the latest-tag package",
                                 "no_lint": "package without linting first", "jobs": JOBS_HELP,
-                                "json": "print the packages as JSON", "target": TARGET_HELP})
+                                "json": "print the packages as JSON", "target": TARGET_HELP, **DEV_HELP})
 @edge
 def build(c: Context, chart: list[str] | None = None, latest: bool = False, no_lint: bool = False, jobs: int = 0,
-          json: bool = False, target: str = "") -> None:
+          json: bool = False, target: str = "", dev: bool = False, branch: str = "", run: str = "") -> None:
     """Lint and package charts reproducibly into dist/charts/ with SHA256SUMS and manifest.json."""
     from dataclasses import asdict
 
@@ -124,7 +143,8 @@ def build(c: Context, chart: list[str] | None = None, latest: bool = False, no_l
 
     cfg, charts = _setup(c, jobs)
     names = _select(cfg, charts, chart, False, "") if chart else [ch.name for ch in charts]
-    result = buildmod.build(cfg, charts, names, cfg.jobs, latest=latest, run_lint=not no_lint, target=target or None)
+    result = buildmod.build(cfg, charts, names, cfg.jobs, latest=latest, run_lint=not no_lint, target=target or None,
+                            dev=dev_build(cfg, dev, branch, run))
     if result.lint is not None and not result.lint.ok:
         if json:
             report.emit_json({"ok": False, "lint": result.lint.as_dict(), "packages": []})

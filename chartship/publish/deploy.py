@@ -9,10 +9,13 @@ from pathlib import Path
 
 from chartship.config import Config, Target
 from chartship.errors import PublishRefused
+from chartship.publish import notes, tagsafe
 from chartship.publish import push as pushmod
 from chartship.publish.push import Outcome
 from chartship.tools import registry_server
+from chartship.version import dev as devmod
 from chartship.version import tags, versionfile
+from chartship.version.dev import DevBuild
 
 LOCAL_HOSTS = ("127.0.0.1", "localhost")
 REGISTRY_STATE = Path(".cache") / "registry"
@@ -35,16 +38,25 @@ def ensure_local_registry(cfg: Config, target: Target) -> bool:
     return True
 
 
-def push(cfg: Config, target: Target, charts: Sequence[str], latest: bool, force: bool, dry_run: bool) -> list[Outcome]:
+def push(cfg: Config, target: Target, charts: Sequence[str], latest: bool, force: bool, dry_run: bool,
+         dev: DevBuild | None = None) -> list[Outcome]:
+    """Publish dist/charts; with ``dev`` the packages must be that branch build, and its aliases (the dev
+    alias, and latest only where allowed) move through the tag-safety rules."""
     packages = pushmod.load_packages(cfg.root / "dist" / "charts", charts)
-    rendered = tags.current_tags(cfg, versionfile.read_version(cfg.version_file))
+    version = versionfile.read_version(cfg.version_file)
+    devmod.check_packages(packages, dev.version if dev else version, dev is not None)
+    rendered = devmod.tags(cfg, dev) if dev else tags.current_tags(cfg, version)
     ensure_local_registry(cfg, target)
-    alias = rendered["latest"] if latest else None
+    alias = rendered["latest"] if latest and dev is None else None
+    dev_aliases = ([(rendered["dev"], False)] if "dev" in rendered else []) + ([(rendered["latest"], True)] if latest else [])
     with pushmod.session(cfg.root, target, login_helm=not dry_run) as s, \
             ThreadPoolExecutor(max_workers=max(1, min(cfg.jobs, len(packages)))) as pool:
         # charts are independent: look up / push / alias them in parallel, report them in order
         done = pool.map(lambda pkg: pushmod.publish_one(s, pkg, rendered["version"], alias, force, dry_run), packages)
-        return [o for outcomes in done for o in outcomes]
+        outcomes = [o for outcomes in done for o in outcomes]
+        if dev is not None and dev_aliases:
+            outcomes += tagsafe.alias_packages(s, packages, outcomes, dev_aliases, cfg.latest_prereleases, dry_run)
+        return outcomes
 
 
 def failed(outcomes: Sequence[Outcome]) -> bool:
@@ -61,7 +73,6 @@ def raise_if_failed(outcomes: Sequence[Outcome]) -> None:
 def release_notes(cfg: Config, target: Target, charts: Sequence[str] = ()) -> str:
     """Markdown notes for each built chart: version, OCI ref, digest, install and pull commands."""
     packages = pushmod.load_packages(cfg.root / "dist" / "charts", charts)
-    rendered = tags.current_tags(cfg, versionfile.read_version(cfg.version_file))
     lines = ["# Release notes", ""]
     plain = " --plain-http" if target.plain_http else ""
     with pushmod.session(cfg.root, target, login_helm=False) as s:
@@ -75,7 +86,8 @@ def release_notes(cfg: Config, target: Target, charts: Sequence[str] = ()) -> st
                       f"- Digest: `{manifest.digest}`" if published and manifest else "- Digest: not published yet "
                       "(run `invoke helm.push`)",
                       f"- Package: `{pkg.path.name}` (sha256 `{pkg.sha256}`)",
-                      f"- Alias tag: `{rendered['latest']}` (resolve it with `invoke helm.resolve {base} {rendered['latest']}`)",
+                      notes.alias_line(s.client, repo, base, manifest.digest if published and manifest else None,
+                                       notes.alias_candidates(cfg, pkg.version)),
                       "", "```bash",
                       f"helm install {pkg.chart} {base} --version {pkg.version}{plain}",
                       f"helm pull {base} --version {pkg.version}{plain}",

@@ -16,6 +16,7 @@ from chartship.tasks import (
     docs_tasks,
     helm_tasks,
     hooks_tasks,
+    promote_tasks,
     publish_tasks,
     registry_tasks,
     release_tasks,
@@ -37,7 +38,8 @@ def namespace(root: Path) -> Collection:
     ns.add_collection(Collection.from_module(hooks_tasks, name="hooks"))
     ns.add_task(Collection.from_module(setup_tasks).tasks["setup-dev"])  # top level: `invoke setup-dev`
     # The helm namespace gathers the task modules that work on charts: add a module to this call.
-    ns.add_collection(_merged("helm", helm_tasks, docs_tasks, publish_tasks, release_tasks, validate_tasks))
+    ns.add_collection(_merged("helm", helm_tasks, docs_tasks, publish_tasks, promote_tasks, release_tasks,
+                                validate_tasks))
     ns.configure({"chartship_root": str(root)})
     return ns
 

@@ -8,6 +8,7 @@ from invoke.context import Context
 from invoke.tasks import task
 
 from chartship.tasks.common import config, edge
+from chartship.tasks.helm_tasks import DEV_HELP, dev_build
 
 if TYPE_CHECKING:
     from chartship.config import Config, Target
@@ -28,14 +29,14 @@ def _target(c: Context, target: str, registry: str, plain_http: bool) -> tuple[C
     return cfg, release_target(cfg, registry=registry or None, plain_http=plain_http)
 
 
-def _report(outcomes: list[Outcome], json: bool, dry_run: bool) -> None:
+def _report(outcomes: list[Outcome], json: bool, dry_run: bool, title: str = "Publish") -> None:
     from chartship import report
 
     if json:
         report.emit_json({"dry_run": dry_run, "results": [o.as_dict() for o in outcomes],
                           "up_to_date": all(o.status == "skipped" for o in outcomes)})
         return
-    report.table("Publish" + (" (dry run)" if dry_run else ""), ["chart", "version", "reference", "result", "digest", "note"],
+    report.table(title + (" (dry run)" if dry_run else ""), ["chart", "version", "reference", "result", "digest", "note"],
                  [(o.chart, o.version, o.ref, o.status, (o.digest or "")[:19], o.message) for o in outcomes])
     if outcomes and all(o.status == "skipped" for o in outcomes):
         report.out("up to date: every chart is already published; nothing was uploaded")
@@ -45,15 +46,16 @@ def _report(outcomes: list[Outcome], json: bool, dry_run: bool) -> None:
     "latest": "after verification, point the latest-tag-template tag at the pushed manifest",
     "force": "overwrite a published version whose content differs (never on IMMUTABLE ECR repositories)",
     "dry_run": "look everything up and print the plan; push nothing",
-    "json": "print results as JSON", **TARGET_HELP})
+    "json": "print results as JSON", **TARGET_HELP, **DEV_HELP})
 @edge
 def push(c: Context, latest: bool = False, force: bool = False, dry_run: bool = False, json: bool = False,
-         target: str = "", registry: str = "", plain_http: bool = False, chart: list[str] | None = None) -> None:
+         target: str = "", registry: str = "", plain_http: bool = False, chart: list[str] | None = None,
+         dev: bool = False, branch: str = "", run: str = "") -> None:
     """Push the built packages (dist/charts) to the target; skip what is already published."""
     from chartship.publish import deploy as deploymod
 
     cfg, tgt = _target(c, target, registry, plain_http)
-    outcomes = deploymod.push(cfg, tgt, chart or [], latest, force, dry_run)
+    outcomes = deploymod.push(cfg, tgt, chart or [], latest, force, dry_run, dev_build(cfg, dev, branch, run))
     _report(outcomes, json, dry_run)
     deploymod.raise_if_failed(outcomes)
 
@@ -61,10 +63,11 @@ def push(c: Context, latest: bool = False, force: bool = False, dry_run: bool = 
 @task(iterable=["chart"], help={
     "latest": "also build the latest package and move the latest tag after verification",
     "force": "overwrite a published version whose content differs",
-    "json": "print publish results as JSON", **TARGET_HELP})
+    "json": "print publish results as JSON", **TARGET_HELP, **DEV_HELP})
 @edge
 def deploy(c: Context, latest: bool = False, force: bool = False, json: bool = False, target: str = "",
-           registry: str = "", plain_http: bool = False, chart: list[str] | None = None) -> None:
+           registry: str = "", plain_http: bool = False, chart: list[str] | None = None,
+           dev: bool = False, branch: str = "", run: str = "") -> None:
     """Build, then push: lint, package, publish, tag latest. Re-running with nothing changed uploads nothing."""
     from dataclasses import asdict
 
@@ -74,19 +77,21 @@ def deploy(c: Context, latest: bool = False, force: bool = False, json: bool = F
     from chartship.tasks import helm_tasks
 
     if not json:
-        helm_tasks.build(c, latest=latest, chart=chart, target=target)
-        push(c, latest=latest, force=force, target=target, registry=registry, plain_http=plain_http, chart=chart)
+        helm_tasks.build(c, latest=latest, chart=chart, target=target, dev=dev, branch=branch, run=run)
+        push(c, latest=latest, force=force, target=target, registry=registry, plain_http=plain_http, chart=chart,
+             dev=dev, branch=branch, run=run)
         return
     from chartship.charts import chart as chartmod
 
     cfg, tgt = _target(c, target, registry, plain_http)
     charts = chartmod.discover(cfg)
     names = [ch.name for ch in chartmod.select(cfg, charts, chart or [])]
-    built = buildmod.build(cfg, charts, names, cfg.jobs, latest=latest, run_lint=True, target=target or None)
+    build = dev_build(cfg, dev, branch, run)
+    built = buildmod.build(cfg, charts, names, cfg.jobs, latest=latest, run_lint=True, target=target or None, dev=build)
     if built.lint is not None and not built.lint.ok:
         report.emit_json({"ok": False, "lint": built.lint.as_dict()})
         raise buildmod.check_failed(built.lint)
-    outcomes = deploymod.push(cfg, tgt, chart or [], latest, force, False)
+    outcomes = deploymod.push(cfg, tgt, chart or [], latest, force, False, build)
     report.emit_json({"ok": not deploymod.failed(outcomes), "version": built.version, "rebuilt": not built.reused,
                       "packages": [asdict(e) for e in built.entries], "results": [o.as_dict() for o in outcomes],
                       "up_to_date": all(o.status == "skipped" for o in outcomes)})
@@ -154,16 +159,25 @@ def _local(host: str) -> bool:
     return host.partition(":")[0] in LOCAL_HOSTS
 
 
-@task(iterable=["chart"], help={**TARGET_HELP})
+@task(iterable=["chart"], help={**TARGET_HELP, "version": "notes for this published version as the target holds it "
+                                "(e.g. after helm.promote), read from the registry instead of dist/charts"})
 @edge
-def notes(c: Context, target: str = "", registry: str = "", plain_http: bool = False, chart: list[str] | None = None) -> None:
-    """Write dist/RELEASE_NOTES.md: version, OCI ref, digest, helm install/pull commands per chart."""
+def notes(c: Context, target: str = "", registry: str = "", plain_http: bool = False, chart: list[str] | None = None,
+          version: str = "") -> None:
+    """Write dist/RELEASE_NOTES.md: version, OCI ref, digest, alias tags, helm install/pull commands per chart."""
     from chartship import report
     from chartship.publish import deploy as deploymod
     from chartship.version.versionfile import write_atomic
 
     cfg, tgt = _target(c, target, registry, plain_http)
-    text = deploymod.release_notes(cfg, tgt, chart or [])
+    if version:
+        from chartship.charts import chart as chartmod
+        from chartship.publish import notes as notesmod
+
+        names = list(dict.fromkeys(chart or [])) or [ch.name for ch in chartmod.discover(cfg)]
+        text = notesmod.registry_notes(cfg, tgt, names, version)
+    else:
+        text = deploymod.release_notes(cfg, tgt, chart or [])
     path = cfg.root / "dist" / "RELEASE_NOTES.md"
     path.parent.mkdir(parents=True, exist_ok=True)
     write_atomic(path, text)

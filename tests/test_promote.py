@@ -305,3 +305,54 @@ def test_alias_rules(new: str, current: str | None, is_latest: bool, allow: bool
         assert reason is None
     else:
         assert reason is not None and refused in reason
+
+
+def test_promote_carries_the_provenance_and_helm_verifies_it(tmp_path: Path, project_root: Path, staging: Registry,
+                                                             helm_bin: Path) -> None:
+    gnupg = tmp_path / "gnupg"
+    gnupg.mkdir(mode=0o700)
+    try:
+        sign_and_push(gnupg, tmp_path, staging, helm_bin)
+    finally:  # gpg started an agent for this home; stop it
+        subprocess.run(["gpgconf", "--homedir", str(gnupg), "--kill", "gpg-agent"], check=False, capture_output=True)
+    prod_open = registry_in(tmp_path / "prod-open")
+    try:
+        root = project(tmp_path, project_root, staging=f"oci://{staging.host}/charts", prod=f"oci://{prod_open.host}/charts")
+        proc = invoke(root, "helm.promote", "demo", "0.1.0", "--from", "staging", "--to", "prod", "--json")
+        assert proc.returncode == 0, proc.stderr
+        res = results(proc)["0.1.0@demo"]
+        assert res["status"] == "promoted" and str(res["message"]).endswith("3 blob(s) copied ("
+                                                                          f"{_sizes(prod_open.host)} bytes), with provenance")
+        dst = manifest(prod_open.host, "charts/demo", "0.1.0")
+        assert dst is not None
+        prov = oci.Client(prod_open.host, plain_http=True).blob("charts/demo", str(dst.layer_digest(oci.PROVENANCE_TYPE)))
+        assert prov == (tmp_path / "out" / "demo-0.1.0.tgz.prov").read_bytes()
+        (tmp_path / "pulled").mkdir()
+        pulled = subprocess.run([str(helm_bin), "pull", f"oci://{prod_open.host}/charts/demo", "--version", "0.1.0",
+                                 "--plain-http", "--verify", "--keyring", str(tmp_path / "pubring.gpg"),
+                                 "-d", str(tmp_path / "pulled")], capture_output=True, text=True, check=False)
+        assert pulled.returncode == 0, pulled.stderr
+        assert "Chart Signer" in pulled.stdout + pulled.stderr
+    finally:
+        registry_server.stop(prod_open.state)
+
+
+def _sizes(host: str) -> int:
+    m = manifest(host, "charts/demo", "0.1.0")
+    assert m is not None
+    return int(m.data["config"]["size"]) + sum(int(layer["size"]) for layer in m.data["layers"])
+
+
+def sign_and_push(gnupg: Path, tmp_path: Path, staging: Registry, helm_bin: Path) -> None:
+    """A throwaway RSA key, a signed package (.tgz + .prov) and helm push of both to staging."""
+    gpg = ["gpg", "--batch", "--pinentry-mode", "loopback", "--passphrase", "", "--homedir", str(gnupg)]
+    subprocess.run([*gpg, "--quick-gen-key", "Chart Signer <signer@example.com>", "rsa2048", "sign", "never"],
+                   check=True, capture_output=True)
+    (tmp_path / "secring.gpg").write_bytes(subprocess.run([*gpg, "--export-secret-keys"], check=True,
+                                                          capture_output=True).stdout)
+    (tmp_path / "pubring.gpg").write_bytes(subprocess.run([*gpg, "--export"], check=True, capture_output=True).stdout)
+    subprocess.run([str(helm_bin), "create", str(tmp_path / "demo")], check=True, capture_output=True)
+    subprocess.run([str(helm_bin), "package", "--sign", "--key", "Chart Signer", "--keyring", str(tmp_path / "secring.gpg"),
+                    str(tmp_path / "demo"), "-d", str(tmp_path / "out")], check=True, capture_output=True)
+    subprocess.run([str(helm_bin), "push", str(tmp_path / "out" / "demo-0.1.0.tgz"), f"oci://{staging.host}/charts",
+                    "--plain-http"], check=True, capture_output=True)

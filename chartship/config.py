@@ -79,6 +79,7 @@ class Config:
     kubernetes_versions: tuple[str, ...] = KUBERNETES_VERSIONS
     retries: int = 5
     retry_backoff: float = 0.5
+    latest_prereleases: bool = False  # may a prerelease (a dev build too) move the latest alias?
 
     @cached_property
     def helm(self) -> Helm:
@@ -201,6 +202,14 @@ def _var(env: str, default: str, text: str, secret: bool = False) -> Setting:
     return Setting((), env, default, _text, text, secret)
 
 
+def _switch(value: Any, where: str) -> bool:
+    if isinstance(value, str):
+        return _flag(value, where)
+    if not isinstance(value, bool):
+        raise ConfigError(f"{where}: expected true or false, got {value!r}")
+    return value
+
+
 SETTINGS: dict[str, Setting] = {
     "charts_dir": Setting(("charts", "dir"), "CHARTSHIP_CHARTS_DIR", "charts", _charts_dir, "folder holding the charts"),
     "package_name": Setting(("package_name",), "CHARTSHIP_PACKAGE_NAME", "{name}-{TAG}.tgz", parse_package_name,
@@ -216,6 +225,8 @@ SETTINGS: dict[str, Setting] = {
     "retries": Setting(("retries",), "CHARTSHIP_RETRIES", 5, _jobs, "attempts per registry request or push"),
     "retry_backoff": Setting(("retry_backoff",), "CHARTSHIP_RETRY_BACKOFF", 0.5, _seconds,
                              "first retry delay in seconds (doubles, at most 8)"),
+    "latest_prereleases": Setting(("latest_prereleases",), "CHARTSHIP_LATEST_PRERELEASES", False, _switch,
+                                  "may a prerelease (a dev build too) move the latest alias?"),
     # read from the environment only
     "registry": _var("CHARTSHIP_REGISTRY", "", "oci://HOST[:PORT]/PATH replacing the release target"),
     "registry_auth": _var("CHARTSHIP_REGISTRY_AUTH", "none", "auth of CHARTSHIP_REGISTRY: none, basic or ecr"),
@@ -323,6 +334,7 @@ def load(root: Path, flags: Mapping[str, Any] | None = None, environ: Mapping[st
         kubernetes_versions=values["kubernetes_versions"],
         retries=values["retries"],
         retry_backoff=values["retry_backoff"],
+        latest_prereleases=values["latest_prereleases"],
         origins=origins,
         cluster_contexts=found.cluster_contexts,
     )

@@ -33,7 +33,7 @@ DEFAULT_ENVIRONMENTS: dict[str, list[str]] = {
     "prod": ["values-prod.yaml"],
 }
 TOP_KEYS = {"charts", "package_name", "app_version", "base_branch", "default_target", "jobs", "targets", "environments",
-            "cluster_contexts", "kubernetes_versions", "retries", "retry_backoff",
+            "cluster_contexts", "kubernetes_versions", "retries", "retry_backoff", "latest_prereleases",
             "unittest", "signing"}  # these two: chartship.settings
 # kube contexts the `existing` cluster-test provider may use: local throwaway clusters only, unless configured
 DEFAULT_CLUSTER_CONTEXTS = ("kind-*", "k3d-*", "kwok-*", "minikube", "docker-desktop", "rancher-desktop", "colima*",

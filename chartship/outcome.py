@@ -32,6 +32,10 @@ class Outcome:
     def message(self) -> str:
         return "; ".join(self.messages)
 
+    @message.setter
+    def message(self, text: str) -> None:
+        self.messages = [text] if text else []
+
     def set(self, status: str, message: str = "") -> None:
         """Replace the status and its explanation."""
         self.status, self.messages = status, [message] if message else []

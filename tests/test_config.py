@@ -110,3 +110,15 @@ def test_env_errors_name_the_variable(tmp_path: Path) -> None:
         config.load(tmp_path, environ={"CHARTSHIP_JOBS": "many"})
     with pytest.raises(ConfigError, match="--jobs: expected a whole number"):
         config.load(tmp_path, flags={"jobs": -1}, environ={})
+
+
+def test_latest_prereleases_from_file_or_environment(tmp_path: Path) -> None:
+    assert config.load(tmp_path, environ={}).latest_prereleases is False
+    write(tmp_path, "chartship:\n  latest_prereleases: true\n")
+    assert config.load(tmp_path, environ={}).latest_prereleases is True
+    assert config.load(tmp_path, environ={"CHARTSHIP_LATEST_PRERELEASES": "0"}).latest_prereleases is False
+    with pytest.raises(ConfigError, match="CHARTSHIP_LATEST_PRERELEASES: expected 1/0"):
+        config.load(tmp_path, environ={"CHARTSHIP_LATEST_PRERELEASES": "maybe"})
+    write(tmp_path, "chartship:\n  latest_prereleases: sometimes\n")
+    with pytest.raises(ConfigError, match=r"invoke.yaml:2: chartship.latest_prereleases: expected 1/0"):
+        config.load(tmp_path, environ={})

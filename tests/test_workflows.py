@@ -60,7 +60,7 @@ def index_of(job_steps: list[dict[str, Any]], needle: str) -> int:
 
 def test_workflows_and_the_setup_action_match_the_github_schemas(project_root: Path) -> None:
     workflows = sorted((project_root / WORKFLOWS).glob("*.yml"))
-    assert [p.name for p in workflows] == ["pr.yml", "release.yml"]
+    assert [p.name for p in workflows] == ["main.yml", "pr.yml", "release.yml"]
     result = check_schema("vendor.github-workflows", *workflows)
     assert result.returncode == 0, result.stdout + result.stderr
     action = project_root / ".github" / "actions" / "setup" / "action.yml"
@@ -156,8 +156,53 @@ def test_the_secret_check_flags_a_secret_on_a_command_line(project_root: Path) -
     assert secret_leaks(release) == [f"jobs.{next(iter(release['jobs']))}.steps.{steps(job).index(deploy)}.run"]
 
 
-@pytest.mark.parametrize("name", ["pr.yml", "release.yml"])
+@pytest.mark.parametrize("name", ["main.yml", "pr.yml", "release.yml"])
 def test_workflows_pass_the_repository_yamllint_config(project_root: Path, name: str) -> None:
     result = subprocess.run([sys.executable, "-m", "yamllint", "-f", "parsable", "-c", str(project_root / ".yamllint.yaml"),
                              str(project_root / WORKFLOWS / name)], capture_output=True, text=True, check=False)
     assert result.returncode == 0 and "[error]" not in result.stdout, result.stdout
+
+
+PUBLISHING = ("helm.push", "helm.deploy", "helm.promote", "helm registry login", "helm push")
+
+
+def runs(workflow: dict[str, Any]) -> list[str]:
+    return [str(value) for path, value in walk(workflow) if path and path[-1] == "run"]
+
+
+def test_the_pull_request_workflow_publishes_nothing(project_root: Path) -> None:
+    pr = load(project_root, "pr.yml")
+    assert [cmd for cmd in runs(pr) for word in PUBLISHING if word in cmd] == []
+    assert pr["permissions"] == {"contents": "read"}
+    assert not [v for _p, v in walk(pr) if isinstance(v, str) and "secrets." in v]
+
+
+def test_a_push_to_the_default_branch_publishes_the_dev_version(project_root: Path) -> None:
+    main = load(project_root, "main.yml")
+    assert main["on"] == {"push": {"branches": ["main"]}}
+    assert main["permissions"] == {}
+    assert main["concurrency"]["cancel-in-progress"] is False
+    (job,) = main["jobs"].values()
+    assert job["if"] == "github.ref_name == github.event.repository.default_branch"
+    assert job["permissions"] == {"contents": "read", "id-token": "write"}
+    assert isinstance(job["timeout-minutes"], int) and 0 < job["timeout-minutes"] <= 60
+    job_steps = steps(job)
+    checkout = next(s for s in job_steps if str(s.get("uses", "")).startswith("actions/checkout@"))
+    assert checkout["with"]["fetch-depth"] == 0
+    aws = index_of(job_steps, "aws-actions/configure-aws-credentials@")
+    deploy = index_of(job_steps, "invoke helm.deploy --dev")
+    notes = index_of(job_steps, "invoke helm.notes")
+    upload = index_of(job_steps, "actions/upload-artifact@")
+    assert aws < deploy < notes < upload
+    published = [cmd for cmd in runs(main) for word in PUBLISHING if word in cmd]
+    assert published == [job_steps[deploy]["run"]]  # the one publishing step, and it publishes the dev version
+    assert "--latest" not in job_steps[deploy]["run"]
+    assert "::add-mask::" in job_steps[deploy]["run"]
+    assert secret_leaks(main) == []
+
+
+def test_only_the_tag_workflow_publishes_the_final_version(project_root: Path) -> None:
+    finals = {name: [cmd for cmd in runs(load(project_root, name)) if "helm.deploy" in cmd and "--dev" not in cmd]
+              for name in ("main.yml", "pr.yml", "release.yml")}
+    assert finals["main.yml"] == finals["pr.yml"] == []
+    assert len(finals["release.yml"]) == 1

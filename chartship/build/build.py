@@ -17,12 +17,14 @@ from pathlib import Path
 from chartship.build import cache, lint, package, sign, workspace
 from chartship.charts import chart as chartmod
 from chartship.config import DIST_DIR, Config
-from chartship.errors import ChartError, CheckFailed, VersionError
+from chartship.errors import ChartError, CheckFailed, ConfigError, VersionError
 from chartship.report import note
 from chartship.settings import Signing
 from chartship.tools import git
+from chartship.version import dev as devmod
 from chartship.version import sync, versionfile
 from chartship.version import tags as tagsmod
+from chartship.version.dev import DevBuild
 from chartship.version.semver import SemVer
 
 
@@ -50,12 +52,16 @@ def require_versions_in_step(cfg: Config, all_charts: Sequence[chartmod.Chart]) 
 
 def build(cfg: Config, all_charts: Sequence[chartmod.Chart], names: Sequence[str], jobs: int, latest: bool = False,
           run_lint: bool = True, target: str | None = None, environ: Mapping[str, str] | None = None,
-          dest: Path | None = None, signing: Signing | None = None) -> BuildResult:
+          dest: Path | None = None, signing: Signing | None = None, dev: DevBuild | None = None) -> BuildResult:
     """Package ``names`` into ``dest`` (default dist/charts). When dist/charts already holds exactly
     these packages (same inputs), nothing is built and those are returned (``reused``). ``signing``:
-    write a provenance file beside each package (:mod:`chartship.build.sign`)."""
+    write a provenance file beside each package (:mod:`chartship.build.sign`). ``dev``: package the
+    branch build ``<version>-<branch>.<run>`` (set only in the temporary copy)."""
     v = require_versions_in_step(cfg, all_charts)
-    tags = tagsmod.current_tags(cfg, v)
+    if dev is not None:
+        refuse_dev_latest(cfg, dev, latest)
+        v = dev.version
+    tags = devmod.tags(cfg, dev) if dev is not None else tagsmod.current_tags(cfg, v)
     kinds = ["version", "latest"] if latest else ["version"]
     names_for = {c.name: {k: package.file_name(cfg, c.name, tags[k], str(v)) for k in kinds}
                  for c in all_charts if c.name in names}
@@ -76,7 +82,7 @@ def build(cfg: Config, all_charts: Sequence[chartmod.Chart], names: Sequence[str
     if previous is not None:
         return BuildResult(str(v), cfg.dist_dir, previous, None, reused=True)
     dest = dest or cfg.dist_dir
-    with workspace.prepare(cfg, all_charts, names, jobs, target, environ) as ws:
+    with workspace.prepare(cfg, all_charts, names, jobs, target, environ, v if dev is not None else None) as ws:
         for name in names:
             problem = ws.problem(name)
             if problem is not None:
@@ -129,6 +135,12 @@ def _package_all(cfg: Config, ws: workspace.Workspace, names: Sequence[str], nam
 
     with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
         return [e for made in pool.map(one, names) for e in made]
+
+
+def refuse_dev_latest(cfg: Config, dev: DevBuild, latest: bool) -> None:
+    if latest and not cfg.latest_prereleases:
+        raise ConfigError(f"--latest with --dev: the dev build {dev.version} never moves the latest alias unless "
+                          "chartship.latest_prereleases is true in invoke.yaml (env CHARTSHIP_LATEST_PRERELEASES=1)")
 
 
 def check_failed(report: lint.Report) -> CheckFailed:

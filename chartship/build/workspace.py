@@ -1,6 +1,7 @@
 """A temporary copy of the charts folder, patched and with dependencies built.
 
-lint, build and test work on this copy so the working tree never changes.
+lint, build and test work on this copy so the working tree never changes; a
+branch build's dev version is written into the copy's Chart.yaml files only.
 ``helm.deps`` runs the same dependency step in place (that is its purpose).
 Dependencies are built in dependency order, in parallel where the graph allows:
 a chart starts once the file:// subcharts it uses are done.
@@ -23,6 +24,8 @@ from chartship.charts import chart as chartmod
 from chartship.config import PATCHES_DIR, Config
 from chartship.errors import ChartError, ChartshipError
 from chartship.registry import credentials, oci
+from chartship.version import sync
+from chartship.version.semver import SemVer
 
 
 def closure(charts: Sequence[chartmod.Chart], names: Sequence[str]) -> list[chartmod.Chart]:
@@ -162,9 +165,11 @@ def _copied(source: chartmod.Chart, path: Path, root: Path) -> chartmod.Chart:
 
 @contextmanager
 def prepare(cfg: Config, all_charts: Sequence[chartmod.Chart], names: Sequence[str], jobs: int,
-            target: str | None = None, environ: Mapping[str, str] | None = None) -> Iterator[Workspace]:
-    """Copy the charts folder to a temp dir, apply patch series and build dependencies for
-    ``names`` and the subcharts they use. Per-chart problems are kept in ``Workspace.prepared``."""
+            target: str | None = None, environ: Mapping[str, str] | None = None,
+            version: SemVer | None = None) -> Iterator[Workspace]:
+    """Copy the charts folder to a temp dir, apply patch series, set ``version`` (a dev build) in the
+    copies, and build dependencies for ``names`` and the subcharts they use. Per-chart problems are kept
+    in ``Workspace.prepared``."""
     needed = closure(all_charts, names)
     _check_local_paths(cfg, needed)
     with tempfile.TemporaryDirectory(prefix="chartship-") as tmp:
@@ -179,6 +184,9 @@ def prepare(cfg: Config, all_charts: Sequence[chartmod.Chart], names: Sequence[s
             except ChartshipError as exc:
                 failed[c.name] = exc
         ws.charts = [chartmod.read_chart(c.path, root) if ws.patched.get(c.name) else c for c in copies]
+        if version is not None:
+            changed = {f.chart for f in sync.sync(cfg, version, ws.charts)}
+            ws.charts = [chartmod.read_chart(c.path, root) if c.name in changed else c for c in ws.charts]
         ok = [ws.chart(c.name) for c in needed if c.name not in failed]
         ws.prepared = {**build_dependencies(cfg, ok, ws.charts, root, jobs, target, environ), **failed}
         for c in needed:  # an umbrella whose subchart failed cannot be right either

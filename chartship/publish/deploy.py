@@ -20,12 +20,15 @@ from chartship.charts import chart as chartmod
 from chartship.config import DIST_DIR, LOCAL_HOSTS, REGISTRY_STATE, Config, Target
 from chartship.errors import PublishRefused
 from chartship.outcome import BAD, PLANNED, SKIPPED
+from chartship.publish import notes, tagsafe
 from chartship.publish import push as pushmod
 from chartship.publish.push import Published
 from chartship.registry import credentials
 from chartship.settings import Signing
 from chartship.tools import registry_server
+from chartship.version import dev as devmod
 from chartship.version import semver, tags, versionfile
+from chartship.version.dev import DevBuild
 
 NOTES_FILE = DIST_DIR.parent / "RELEASE_NOTES.md"
 NOT_RUNNING = "not published: the local registry is not running (a real deploy starts it)"
@@ -56,18 +59,26 @@ def ensure_local_registry(cfg: Config, target: Target) -> bool:
 
 
 def publish(cfg: Config, target: Target, packages: Sequence[pushmod.Package], latest: bool, force: bool,
-            dry_run: bool) -> list[Published]:
+            dry_run: bool, dev: DevBuild | None = None) -> list[Published]:
     """Look up / push / alias ``packages`` (in parallel; reported in order). A dry run against a local
-    registry that is not running says what it would do without starting it."""
-    rendered = tags.current_tags(cfg, versionfile.read_version(cfg.version_file))
-    alias = rendered["latest"] if latest else None
+    registry that is not running says what it would do without starting it. With ``dev`` the packages
+    must be that branch build, and its aliases (the dev alias, and latest only where allowed) move
+    through the tag-safety rules."""
+    version = versionfile.read_version(cfg.version_file)
+    devmod.check_packages(packages, dev.version if dev else version, dev is not None)
+    rendered = devmod.tags(cfg, dev) if dev else tags.current_tags(cfg, version)
+    alias = rendered["latest"] if latest and dev is None else None
+    dev_aliases = ([(rendered["dev"], False)] if "dev" in rendered else []) + ([(rendered["latest"], True)] if latest else [])
     if dry_run and local_registry_down(target):
         return [o for pkg in packages for o in _unreachable(target, pkg, rendered["version"], alias)]
     ensure_local_registry(cfg, target)
     with credentials.session(cfg, target, login_helm=not dry_run) as s, \
             ThreadPoolExecutor(max_workers=max(1, min(cfg.jobs, len(packages)))) as pool:
         done = pool.map(lambda pkg: pushmod.publish_one(s, pkg, rendered["version"], alias, force, dry_run), packages)
-        return [o for outcomes in done for o in outcomes]
+        outcomes = [o for outcomes in done for o in outcomes]
+        if dev is not None and dev_aliases:
+            outcomes += tagsafe.alias_packages(s, packages, outcomes, dev_aliases, cfg.latest_prereleases, dry_run)
+        return outcomes
 
 
 def _unreachable(target: Target, pkg: pushmod.Package, version_tag: str, alias: str | None) -> list[Published]:
@@ -81,9 +92,10 @@ def _unreachable(target: Target, pkg: pushmod.Package, version_tag: str, alias: 
     return out
 
 
-def push(cfg: Config, target: Target, charts: Sequence[str], latest: bool, force: bool, dry_run: bool) -> list[Published]:
-    """``helm.push``: publish the packages of dist/charts."""
-    return publish(cfg, target, pushmod.load_packages(cfg.dist_dir, charts), latest, force, dry_run)
+def push(cfg: Config, target: Target, charts: Sequence[str], latest: bool, force: bool, dry_run: bool,
+         dev: DevBuild | None = None) -> list[Published]:
+    """``helm.push``: publish the packages of dist/charts (``dev``: they must be that branch build)."""
+    return publish(cfg, target, pushmod.load_packages(cfg.dist_dir, charts), latest, force, dry_run, dev)
 
 
 def failed(outcomes: Sequence[Published]) -> bool:
@@ -149,7 +161,8 @@ def _build_folder(cfg: Config, dry_run: bool) -> Iterator[Path | None]:
 
 
 def deploy(cfg: Config, all_charts: Sequence[chartmod.Chart], names: Sequence[str], target: Target, latest: bool,
-           force: bool, dry_run: bool, lint_target: str | None = None, signing: Signing | None = None) -> Deployment:
+           force: bool, dry_run: bool, lint_target: str | None = None, signing: Signing | None = None,
+           dev: DevBuild | None = None) -> Deployment:
     """Build (lint first), start the local registry if needed, push, move the alias, write release notes.
     With ``dry_run`` nothing is written anywhere; the result is the exact plan."""
     down = local_registry_down(target)
@@ -157,14 +170,14 @@ def deploy(cfg: Config, all_charts: Sequence[chartmod.Chart], names: Sequence[st
                 ("would be started" if dry_run else "started") if down else "running")
     with _build_folder(cfg, dry_run) as folder:
         built = buildmod.build(cfg, all_charts, names, cfg.jobs, latest=latest, run_lint=True,
-                               target=lint_target, dest=folder, signing=signing)
+                               target=lint_target, dest=folder, signing=signing, dev=dev)
         how = "up to date" if built.reused else ("would build" if dry_run else "rebuilt")
         result = Deployment(built.version, target.url, dry_run, how, registry, list(built.entries), lint=built.lint)
         if built.lint is not None and not built.lint.ok:
             result.registry = ""
             return result
         packages = pushmod.load_packages(built.dest, names)
-        result.results = publish(cfg, target, packages, latest, force, dry_run)
+        result.results = publish(cfg, target, packages, latest, force, dry_run, dev)
     if not dry_run and not failed(result.results):
         result.notes = write_notes(cfg, target, names)
     return result
@@ -173,7 +186,6 @@ def deploy(cfg: Config, all_charts: Sequence[chartmod.Chart], names: Sequence[st
 def release_notes(cfg: Config, target: Target, charts: Sequence[str] = ()) -> str:
     """Markdown notes for each built chart: version, OCI ref, digest, install and pull commands."""
     packages = pushmod.load_packages(cfg.dist_dir, charts)
-    rendered = tags.current_tags(cfg, versionfile.read_version(cfg.version_file))
     lines = ["# Release notes", ""]
     plain = " --plain-http" if target.plain_http else ""
     with credentials.session(cfg, target, login_helm=False) as s:
@@ -188,7 +200,8 @@ def release_notes(cfg: Config, target: Target, charts: Sequence[str] = ()) -> st
                       f"- Digest: `{manifest.digest}`" if published and manifest else "- Digest: not published yet "
                       "(run `invoke helm.push`)",
                       f"- Package: `{pkg.path.name}` (sha256 `{pkg.sha256}`)",
-                      f"- Alias tag: `{rendered['latest']}` (resolve it with `invoke helm.resolve {base} {rendered['latest']}`)",
+                      notes.alias_line(s.client, repo, base, manifest.digest if published and manifest else None,
+                                       notes.alias_candidates(cfg, pkg.version)),
                       "", "```bash",
                       f"helm install {pkg.chart} {base} --version {pkg.version}{plain}",
                       f"helm pull {base} --version {pkg.version}{plain}",

@@ -55,6 +55,12 @@ class Published(Outcome):
                 "digest": self.digest, "message": self.message}
 
 
+def step(chart: str, version: str, ref: str, status: str, digest: str | None = None, message: str = "") -> Published:
+    """One publish step with its status (and digest and message, when known)."""
+    return Published(chart=chart, version=version, ref=ref, status=status, digest=digest,
+                     messages=[message] if message else [])
+
+
 def _planned(chart: str, version: str, ref: str) -> Published:
     return Published(chart=chart, version=version, ref=ref, status=PLANNED)
 

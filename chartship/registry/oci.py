@@ -1,7 +1,9 @@
 """A small OCI distribution API client (standard library only).
 
 Used to look up tags, verify what was pushed, copy a manifest to an alias tag
-(no blob is re-uploaded) and read a chart's config blob. Authentication: HTTP
+(no blob is re-uploaded), read a chart's config blob, and copy a chart between
+registries (blob HEAD, download, upload, cross-repository mount, manifest put;
+every digest is checked on the way in and out). Authentication: HTTP
 Basic (docker-registry htpasswd, ECR) and the Bearer token flow (GHCR, Docker
 Hub). Retries follow the one policy in :mod:`chartship.registry.retry` (connection errors, 429
 and 5xx; never 401, 403 or 404).
@@ -29,6 +31,26 @@ MANIFEST_TYPES = (
 )
 CHART_LAYER_TYPE = "application/vnd.cncf.helm.chart.content.v1.tar+gzip"
 HELM_CONFIG_TYPE = "application/vnd.cncf.helm.config.v1+json"
+PROVENANCE_TYPE = "application/vnd.cncf.helm.chart.provenance.v1.prov"
+DIGEST_RE = re.compile(r"^sha256:[0-9a-f]{64}$")
+
+
+def sha256_digest(data: bytes) -> str:
+    return "sha256:" + hashlib.sha256(data).hexdigest()
+
+
+class _Redirect(urllib.request.HTTPRedirectHandler):
+    """Follow redirects (ECR serves blobs from S3) without carrying the registry's credentials to another host."""
+
+    def redirect_request(self, req: urllib.request.Request, fp: Any, code: int, msg: str, headers: Any,
+                         newurl: str) -> urllib.request.Request | None:
+        new = super().redirect_request(req, fp, code, msg, headers, newurl)
+        if new is not None and urllib.parse.urlsplit(newurl).netloc != urllib.parse.urlsplit(req.full_url).netloc:
+            new.remove_header("Authorization")
+        return new
+
+
+_OPENER = urllib.request.build_opener(_Redirect)
 
 
 @dataclass(frozen=True)
@@ -85,7 +107,7 @@ class Client:
         def attempt() -> Response:
             req = urllib.request.Request(url, data=body, method=method, headers=dict(headers))  # noqa: S310
             try:
-                with urllib.request.urlopen(req, timeout=self.timeout) as resp:  # noqa: S310 - registry URL
+                with _OPENER.open(req, timeout=self.timeout) as resp:
                     return Response(int(resp.status), {k.lower(): v for k, v in resp.headers.items()}, resp.read())
             except urllib.error.HTTPError as exc:
                 resp_body = exc.read() if exc.fp is not None else b""
@@ -104,18 +126,23 @@ class Client:
 
     def request(self, method: str, path: str, repo: str, headers: Mapping[str, str] | None = None,
                 body: bytes | None = None, push: bool = False) -> Response:
+        """``path`` is a /v2/ path or an absolute URL the registry handed out (an upload location); credentials
+        go only to this registry's host."""
         scope = f"repository:{repo}:{'pull,push' if push else 'pull'}"
         hdrs = dict(headers or {})
+        url = urllib.parse.urljoin(self.base + "/", path)
+        if urllib.parse.urlsplit(url).netloc != self.host:
+            return self._send(method, url, hdrs, body)
         auth = self._bearer.get(scope) or self._basic()
         if auth:
             hdrs["Authorization"] = auth
-        resp = self._send(method, self.base + path, hdrs, body)
+        resp = self._send(method, url, hdrs, body)
         if resp.status == 401:
             challenge = resp.headers.get("www-authenticate", "")
             if challenge.lower().startswith("bearer") and scope not in self._bearer:
                 self._bearer[scope] = "Bearer " + self._token(challenge, scope)
                 hdrs["Authorization"] = self._bearer[scope]
-                resp = self._send(method, self.base + path, hdrs, body)
+                resp = self._send(method, url, hdrs, body)
         if resp.status == 401:
             who = "credentials were rejected" if self._basic() else "it needs credentials"
             raise RegistryError(f"{self.host}: 401 Unauthorized for {repo} ({who}); check "
@@ -160,14 +187,72 @@ class Client:
         return Manifest(digest=digest, media_type=media, raw=resp.body)
 
     def put_manifest(self, repo: str, tag: str, manifest: Manifest) -> str:
-        """Store ``manifest`` under ``tag`` (a manifest copy: its blobs are already there)."""
+        """Store ``manifest`` under ``tag`` (its blobs must be there already); the digest the registry
+        reports must be the digest of the bytes sent."""
+        actual = sha256_digest(manifest.raw)
+        if manifest.digest != actual:
+            raise RegistryError(f"{self.host}: manifest for {repo}:{tag} is {actual}, not {manifest.digest}; not written")
         resp = self.request("PUT", f"/v2/{repo}/manifests/{tag}", repo, {"Content-Type": manifest.media_type},
                             manifest.raw, push=True)
         if resp.status not in (200, 201):
             raise RegistryError(f"{self.host}: tagging {repo}:{tag} gave HTTP {resp.status}: {_error_text(resp)}")
-        return resp.headers.get("docker-content-digest", manifest.digest)
+        stored = resp.headers.get("docker-content-digest", actual)
+        if stored != actual:
+            raise RegistryError(f"{self.host}: {repo}:{tag} was stored as {stored}, but the manifest sent is {actual}")
+        return stored
+
+    def blob_exists(self, repo: str, digest: str, push: bool = False) -> bool:
+        """HEAD the blob: True when present, False only when the registry says 404."""
+        _check_digest(digest)
+        resp = self.request("HEAD", f"/v2/{repo}/blobs/{digest}", repo, push=push)
+        if resp.status == 404:
+            return False
+        if resp.status != 200:
+            raise RegistryError(f"{self.host}: looking up blob {digest} in {repo} gave HTTP {resp.status}")
+        stored = resp.headers.get("docker-content-digest")
+        if stored and stored != digest:
+            raise RegistryError(f"{self.host}: blob {digest} of {repo} is reported as {stored}")
+        return True
+
+    def mount_blob(self, repo: str, digest: str, source_repo: str) -> str | None:
+        """Cross-repository mount on this registry: None when the blob was linked into ``repo``, otherwise
+        the upload location the registry opened instead (finish it with :meth:`upload_blob`)."""
+        _check_digest(digest)
+        query = urllib.parse.urlencode({"mount": digest, "from": source_repo})
+        resp = self.request("POST", f"/v2/{repo}/blobs/uploads/?{query}", repo, {"Content-Length": "0"}, b"", push=True)
+        if resp.status == 201:
+            stored = resp.headers.get("docker-content-digest")
+            if stored and stored != digest:
+                raise RegistryError(f"{self.host}: mounting {digest} into {repo} produced {stored}")
+            return None
+        if resp.status == 202 and resp.headers.get("location"):
+            return resp.headers["location"]
+        raise RegistryError(f"{self.host}: mounting blob {digest} into {repo} gave HTTP {resp.status}: {_error_text(resp)}")
+
+    def upload_blob(self, repo: str, digest: str, data: bytes, location: str | None = None) -> None:
+        """Upload ``data`` as blob ``digest``: POST opens a session (unless ``location`` is one already),
+        one monolithic PUT with ``?digest=`` closes it. Bytes that do not match ``digest`` are never sent."""
+        _check_digest(digest)
+        if sha256_digest(data) != digest:
+            raise RegistryError(f"{self.host}: refusing to upload to {repo}: the data is not blob {digest}")
+        if location is None:
+            resp = self.request("POST", f"/v2/{repo}/blobs/uploads/", repo, {"Content-Length": "0"}, b"", push=True)
+            if resp.status != 202 or not resp.headers.get("location"):
+                raise RegistryError(f"{self.host}: starting an upload to {repo} gave HTTP {resp.status}: "
+                                    f"{_error_text(resp)}")
+            location = resp.headers["location"]
+        url = location + ("&" if "?" in location else "?") + urllib.parse.urlencode({"digest": digest})
+        resp = self.request("PUT", url, repo, {"Content-Type": "application/octet-stream",
+                                               "Content-Length": str(len(data))}, data, push=True)
+        if resp.status not in (201, 204):
+            raise RegistryError(f"{self.host}: uploading blob {digest} to {repo} gave HTTP {resp.status}: "
+                                f"{_error_text(resp)}")
+        stored = resp.headers.get("docker-content-digest")
+        if stored and stored != digest:
+            raise RegistryError(f"{self.host}: blob {digest} was stored in {repo} as {stored}")
 
     def blob(self, repo: str, digest: str) -> bytes:
+        _check_digest(digest)
         resp = self.request("GET", f"/v2/{repo}/blobs/{digest}", repo)
         if resp.status != 200:
             raise RegistryError(f"{self.host}: blob {digest} of {repo} gave HTTP {resp.status}: {_error_text(resp)}")
@@ -182,6 +267,11 @@ class Client:
         if resp.status != 200:
             raise RegistryError(f"{self.host}: listing tags of {repo} gave HTTP {resp.status}: {_error_text(resp)}")
         return list(json.loads(resp.body).get("tags") or [])
+
+
+def _check_digest(digest: str) -> None:
+    if not DIGEST_RE.match(digest):
+        raise RegistryError(f"{digest!r} is not a sha256 digest; refusing to use it in a registry path")
 
 
 def _error_text(resp: Response) -> str:

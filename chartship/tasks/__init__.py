@@ -16,6 +16,7 @@ from chartship.tasks import (
     docs_tasks,
     helm_tasks,
     hooks_tasks,
+    promote_tasks,
     publish_tasks,
     reference_tasks,
     registry_tasks,
@@ -40,8 +41,8 @@ def namespace(root: Path) -> Collection:
     ns.add_collection(Collection.from_module(reference_tasks, name="docs"))
     ns.add_task(Collection.from_module(setup_tasks).tasks["setup-dev"])  # top level: `invoke setup-dev`
     # The helm namespace gathers the task modules that work on charts: add a module to this call.
-    ns.add_collection(_merged("helm", helm_tasks, docs_tasks, publish_tasks, release_tasks, validate_tasks,
-                                unittest_tasks))
+    ns.add_collection(_merged("helm", helm_tasks, docs_tasks, publish_tasks, promote_tasks, release_tasks,
+                                validate_tasks, unittest_tasks))
     ns.configure({"chartship_root": str(root)})
     return ns
 

@@ -14,10 +14,16 @@ from chartship.tasks.reports import JUNIT_HELP, publish, rel_of
 if TYPE_CHECKING:
     from chartship.charts.chart import Chart
     from chartship.config import Config
+    from chartship.version.dev import DevBuild
 
 CHART_HELP = "this chart (repeatable)"
 JOBS_HELP = "parallel jobs (default: config jobs / CHARTSHIP_JOBS / number of cores)"
 TARGET_HELP = "registry target whose OCI dependencies need a login (default: default_target)"
+DEV_HELP = {
+    "dev": "package the branch build VERSION-<branch>.<run> (written into the build copy only; the tree is untouched)",
+    "branch": "branch for --dev (default: GITHUB_REF_NAME / CI variables, then git)",
+    "run": "run number for --dev (default: GITHUB_RUN_NUMBER / CI_PIPELINE_IID)",
+}
 SELECT_HELP = {
     "chart": CHART_HELP + "; default: charts changed since the base branch",
     "all": "every chart",
@@ -105,6 +111,19 @@ def _lint_reports(cfg: Config, charts: list[Chart], result: object, junit: str) 
     publish(cfg.root, "helm.lint", checks.lint(cfg.root, result, rel_of(charts), stacks), junit)
 
 
+def dev_build(cfg: Config, dev: bool, branch: str, run: str) -> DevBuild | None:
+    """The branch build --dev asks for (None without --dev; --branch/--run alone are a mistake)."""
+    from chartship.errors import ConfigError
+    from chartship.version import dev as devmod
+    from chartship.version import versionfile
+
+    if not dev:
+        if branch or run:
+            raise ConfigError("--branch and --run only apply to a branch build: add --dev")
+        return None
+    return devmod.resolve(cfg.root, versionfile.read_version(cfg.version_file), branch, run)
+
+
 def print_lint(result: object) -> None:
     from chartship import report
     from chartship.build import lint as lintmod
@@ -128,10 +147,12 @@ def print_lint(result: object) -> None:
                                 "sign": "sign each package: a helm provenance file <package>.prov beside it (PGP key from "
                                         "signing.key/CHARTSHIP_SIGN_KEY, keyring signing.keyring/CHARTSHIP_SIGN_KEYRING, "
                                         "passphrase CHARTSHIP_SIGN_PASSPHRASE or signing.passphrase_file)",
-                                "key": "with --sign: the key name (uid) to sign with", "keyring": "with --sign: secret keyring"})
+                                "key": "with --sign: the key name (uid) to sign with", "keyring": "with --sign: secret keyring",
+                                **DEV_HELP})
 @edge
 def build(c: Context, chart: list[str] | None = None, latest: bool = False, no_lint: bool = False, jobs: int = 0,
-          json: bool = False, target: str = "", sign: bool = False, key: str = "", keyring: str = "") -> None:
+          json: bool = False, target: str = "", sign: bool = False, key: str = "", keyring: str = "",
+          dev: bool = False, branch: str = "", run: str = "") -> None:
     """Lint and package charts reproducibly into dist/charts/ with SHA256SUMS and manifest.json."""
     from dataclasses import asdict
 
@@ -144,7 +165,7 @@ def build(c: Context, chart: list[str] | None = None, latest: bool = False, no_l
 
     signing = settings.signing(cfg.root, key or None, keyring or None) if sign else None
     result = buildmod.build(cfg, charts, names, cfg.jobs, latest=latest, run_lint=not no_lint, target=target or None,
-                            signing=signing)
+                            signing=signing, dev=dev_build(cfg, dev, branch, run))
     if result.lint is not None and not result.lint.ok:
         if json:
             report.emit_json({"ok": False, "lint": result.lint.as_dict(), "packages": []})

@@ -9,6 +9,7 @@ from invoke.context import Context
 from invoke.tasks import task
 
 from chartship.tasks.common import config, edge
+from chartship.tasks.helm_tasks import DEV_HELP, dev_build
 
 if TYPE_CHECKING:
     from chartship.config import Config, Target
@@ -32,7 +33,7 @@ def _target(c: Context, target: str, registry: str, plain_http: bool) -> tuple[C
     return cfg, release_target(cfg, registry=registry or None, plain_http=plain_http)
 
 
-def _report(outcomes: list[Published], json: bool, dry_run: bool) -> None:
+def _report(outcomes: list[Published], json: bool, dry_run: bool, title: str = "Publish") -> None:
     _github(outcomes, dry_run)
     from chartship import report
 
@@ -40,7 +41,7 @@ def _report(outcomes: list[Published], json: bool, dry_run: bool) -> None:
         report.emit_json({"dry_run": dry_run, "results": [o.as_dict() for o in outcomes],
                           "up_to_date": all(o.status == "skipped" for o in outcomes)})
         return
-    _table(outcomes, dry_run)
+    _table(outcomes, dry_run, title)
 
 
 def _github(outcomes: list[Published], dry_run: bool) -> None:
@@ -51,14 +52,14 @@ def _github(outcomes: list[Published], dry_run: bool) -> None:
 
     rows = [(o.chart, o.version, o.ref, o.status, o.digest or "", o.message) for o in outcomes]
     github.publish_summary("publish" + (" (dry run)" if dry_run else ""), rows, os.environ)
-    github.annotate([Check(o.chart, f"push {o.ref}", "FAIL", o.message or o.status) for o in outcomes
+    github.annotate([Check(o.chart, f"push {o.ref}", "failed", o.message or o.status) for o in outcomes
                      if o.status in ("refused", "failed")], os.environ)
 
 
-def _table(outcomes: list[Published], dry_run: bool) -> None:
+def _table(outcomes: list[Published], dry_run: bool, title: str = "Publish") -> None:
     from chartship import report
 
-    report.table("Publish" + (" (dry run)" if dry_run else ""), ["chart", "version", "reference", "result", "digest", "note"],
+    report.table(title + (" (dry run)" if dry_run else ""), ["chart", "version", "reference", "result", "digest", "note"],
                  [(o.chart, o.version, o.ref, o.status, (o.digest or "")[:19], o.message) for o in outcomes])
     if outcomes and all(o.status == "skipped" for o in outcomes):
         report.out("up to date: every chart is already published; nothing was uploaded")
@@ -68,15 +69,16 @@ def _table(outcomes: list[Published], dry_run: bool) -> None:
     "latest": "after verification, point the latest-tag-template tag at the pushed manifest",
     "force": "overwrite a published version whose content differs (never on IMMUTABLE ECR repositories)",
     "dry_run": "look everything up and print the plan; push nothing",
-    "json": "print results as JSON", **TARGET_HELP})
+    "json": "print results as JSON", **TARGET_HELP, **DEV_HELP})
 @edge
 def push(c: Context, latest: bool = False, force: bool = False, dry_run: bool = False, json: bool = False,
-         target: str = "", registry: str = "", plain_http: bool = False, chart: list[str] | None = None) -> None:
+         target: str = "", registry: str = "", plain_http: bool = False, chart: list[str] | None = None,
+         dev: bool = False, branch: str = "", run: str = "") -> None:
     """Push the built packages (dist/charts) to the target; skip what is already published."""
     from chartship.publish import deploy as deploymod
 
     cfg, tgt = _target(c, target, registry, plain_http)
-    outcomes = deploymod.push(cfg, tgt, chart or [], latest, force, dry_run)
+    outcomes = deploymod.push(cfg, tgt, chart or [], latest, force, dry_run, dev_build(cfg, dev, branch, run))
     _report(outcomes, json, dry_run)
     deploymod.raise_if_failed(outcomes)
 
@@ -86,13 +88,14 @@ def push(c: Context, latest: bool = False, force: bool = False, dry_run: bool = 
     "force": "overwrite a published version whose content differs",
     "dry_run": "print the exact plan (build, push, skip, refuse, alias); write nothing, start nothing",
     "json": "print the deployment as JSON",
-    "sign": "sign the packages (see helm.build --sign); the provenance is pushed with each chart", **TARGET_HELP})
+    "sign": "sign the packages (see helm.build --sign); the provenance is pushed with each chart",
+    **TARGET_HELP, **DEV_HELP})
 @edge
 def deploy(c: Context, latest: bool = False, force: bool = False, dry_run: bool = False, json: bool = False,
            target: str = "", registry: str = "", plain_http: bool = False, chart: list[str] | None = None,
-           sign: bool = False) -> None:
+           sign: bool = False, dev: bool = False, branch: str = "", run: str = "") -> None:
     """Build, then push: lint, package, publish, tag latest, release notes. Re-running with nothing changed
-    uploads nothing; --dry-run shows what would happen."""
+    uploads nothing; --dry-run shows what would happen; --dev publishes the branch build."""
     from chartship import report
     from chartship.build import build as buildmod
     from chartship.charts import chart as chartmod
@@ -105,7 +108,8 @@ def deploy(c: Context, latest: bool = False, force: bool = False, dry_run: bool 
     from chartship import settings
 
     signing = settings.signing(cfg.root) if sign else None
-    result = deploymod.deploy(cfg, charts, names, tgt, latest, force, dry_run, target or None, signing)
+    result = deploymod.deploy(cfg, charts, names, tgt, latest, force, dry_run, target or None, signing,
+                              dev_build(cfg, dev, branch, run))
     _github(result.results, dry_run)
     if json:
         report.emit_json(result.as_dict())
@@ -252,12 +256,26 @@ def _local(host: str) -> bool:
     return host.partition(":")[0] in LOCAL_HOSTS
 
 
-@task(iterable=["chart"], help={**TARGET_HELP})
+@task(iterable=["chart"], help={**TARGET_HELP, "version": "notes for this published version as the target holds it "
+                                "(e.g. after helm.promote), read from the registry instead of dist/charts"})
 @edge
-def notes(c: Context, target: str = "", registry: str = "", plain_http: bool = False, chart: list[str] | None = None) -> None:
-    """Write dist/RELEASE_NOTES.md: version, OCI ref, digest, helm install/pull commands per chart."""
+def notes(c: Context, target: str = "", registry: str = "", plain_http: bool = False, chart: list[str] | None = None,
+          version: str = "") -> None:
+    """Write dist/RELEASE_NOTES.md: version, OCI ref, digest, alias tags, helm install/pull commands per chart."""
     from chartship import report
     from chartship.publish import deploy as deploymod
 
     cfg, tgt = _target(c, target, registry, plain_http)
-    report.out(f"wrote {deploymod.write_notes(cfg, tgt, chart or [])}")
+    if version:
+        from chartship.charts import chart as chartmod
+        from chartship.publish import notes as notesmod
+        from chartship.version import versionfile
+
+        names = list(dict.fromkeys(chart or [])) or [ch.name for ch in chartmod.discover(cfg)]
+        text = notesmod.registry_notes(cfg, tgt, names, version)
+        path = cfg.root / deploymod.NOTES_FILE
+        path.parent.mkdir(parents=True, exist_ok=True)
+        versionfile.write_atomic(path, text)
+        report.out(f"wrote {deploymod.NOTES_FILE.as_posix()}")
+    else:
+        report.out(f"wrote {deploymod.write_notes(cfg, tgt, chart or [])}")

@@ -32,23 +32,17 @@ CHART_HELP = "limit to this chart (repeatable); default: every configured chart"
 def show(c: Context, json: bool = False, dev: bool = False, branch: str = "", run: str = "") -> None:
     """Print the version from the version file (or a branch-build version)."""
     from chartship import report
-    from chartship.errors import VersionError
     from chartship.tools import git
-    from chartship.version import semver, versionfile
+    from chartship.version import dev as devmod
     from chartship.version import tags as tagsmod
+    from chartship.version import versionfile
 
     cfg = config(c)
     v = versionfile.read_version(cfg.version_file)
     branch = branch or git.current_branch(cfg.root) or ""
     run = run or git.run_number() or ""
     if dev:
-        if not branch:
-            raise VersionError("--dev needs a branch: pass --branch or run on a git branch")
-        if not run:
-            raise VersionError("--dev needs a run number: pass --run or set GITHUB_RUN_NUMBER")
-        if not run.isdigit():
-            raise VersionError(f"--run {run!r}: a run number is a whole number >= 0")
-        v = semver.dev_version(v, branch, int(run))
+        v = devmod.resolve(cfg.root, v, branch, run).version
     if not json:
         report.out(str(v))
         return

@@ -11,7 +11,8 @@ from chartship.version import semver
 from chartship.version.semver import SemVer
 
 TAG_FIELDS = ("VERSION", "MAJOR", "MINOR", "PATCH", "PRERELEASE", "BRANCH", "RUN", "SHA")
-DEFAULT_TAG_TEMPLATES = {"version": "{VERSION}", "latest": "latest"}
+# dev-latest: optional (no file, no dev alias); the value is the example its error messages give
+DEFAULT_TAG_TEMPLATES = {"version": "{VERSION}", "latest": "latest", "dev-latest": "{BRANCH}-latest"}
 
 @dataclass(frozen=True)
 class TagContext:

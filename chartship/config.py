@@ -65,6 +65,7 @@ class Config:
     origins: Mapping[str, str] = field(default_factory=dict)
     cluster_contexts: tuple[str, ...] = ()
     kubernetes_versions: tuple[str, ...] = KUBERNETES_VERSIONS
+    crd_schemas: tuple[str, ...] = ()  # the repository's own CRD schema folders (validate.crd_schemas)
 
     @property
     def version_file(self) -> Path:
@@ -173,7 +174,9 @@ DEFAULT_ENVIRONMENTS: dict[str, list[str]] = {
     "prod": ["values-prod.yaml"],
 }
 TOP_KEYS = {"charts", "package_name", "app_version", "base_branch", "default_target", "jobs", "targets", "environments",
-            "cluster_contexts", "kubernetes_versions"}
+            "cluster_contexts", "kubernetes_versions", "validate"}
+VALIDATE_KEYS = {"crd_schemas"}
+NO_CONFIG_HINT = "run `chartship init` in the repository to adopt its charts"
 # kube contexts the `existing` cluster-test provider may use: local throwaway clusters only, unless configured
 DEFAULT_CLUSTER_CONTEXTS = ("kind-*", "k3d-*", "kwok-*", "minikube", "docker-desktop", "rancher-desktop", "colima*",
                             "orbstack")
@@ -292,7 +295,47 @@ def load(root: Path, flags: Mapping[str, Any] | None = None, environ: Mapping[st
         kubernetes_versions=values["kubernetes_versions"],
         origins=origins,
         cluster_contexts=_patterns(data, where),
+        crd_schemas=_crd_schemas(data, where),
     )
+
+
+def has_config(root: Path) -> bool:
+    """True when ``root/invoke.yaml`` has a ``chartship`` section."""
+    if not (root / CONFIG_FILE).is_file():
+        return False
+    _text, data = yamlio.load_file(root / CONFIG_FILE, CONFIG_FILE, ConfigError)
+    return isinstance(data, dict) and SECTION in data
+
+
+def find_root(start: Path) -> Path:
+    """The nearest folder at or above ``start`` with a chartship configuration."""
+    for folder in (start, *start.parents):
+        if has_config(folder):
+            return folder
+    raise ConfigError(f"no chartship configuration found in {start} or above (a {CONFIG_FILE} with a "
+                      f"'{SECTION}:' section); {NO_CONFIG_HINT}")
+
+
+def require_charts(cfg: Config, found: int) -> None:
+    """A charts folder the configuration names must hold charts (the built-in default may be empty)."""
+    origin = cfg.origins.get("charts_dir", "default")
+    if found == 0 and origin != "default":
+        where = f"{CONFIG_FILE}: {SECTION}.charts.dir" if origin == CONFIG_FILE else origin
+        raise ConfigError(f"{where}: {cfg.charts_dir!r} holds no chart (no {cfg.charts_dir}/<name>/Chart.yaml); "
+                          f"point it at the folder of your charts or {NO_CONFIG_HINT}")
+
+
+def _crd_schemas(data: Mapping[str, Any], where: _Where) -> tuple[str, ...]:
+    section = _mapping(data.get("validate", {}) or {}, where(data, ("validate",)))
+    _check_keys(section, VALIDATE_KEYS, where.under(section, ("validate",)))
+    raw = section.get("crd_schemas") or []
+    w = where(section, ("validate", "crd_schemas"))
+    if not isinstance(raw, list) or not all(isinstance(d, str) and d for d in raw):
+        raise ConfigError(f"{w}: expected a list of folders with <group>/<Kind>.json schemas")
+    for d in raw:
+        if Path(d).is_absolute() or ".." in Path(d).parts:
+            raise ConfigError(f"{w}: {d!r} must be a folder inside the repository")
+    return tuple(raw)
 
 
 def _patterns(data: Mapping[str, Any], where: _Where) -> tuple[str, ...]:

@@ -14,13 +14,13 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from chartship import proc
+from chartship import data, proc
 from chartship.config import Config
 from chartship.errors import ToolError
 from chartship.tools import kubectl
 
 PROVIDERS = ("kind", "kwok", "existing")
-KIND_CONFIG = Path("ci") / "kind-config.yaml"
+KIND_CONFIG = data.path("kind-config.yaml")
 
 
 @dataclass(frozen=True)
@@ -114,14 +114,14 @@ def _kind(cfg: Config, keep: bool, log: Callable[[str], None]) -> Iterator[Clust
     tmp = Path(tempfile.mkdtemp(prefix="chartship-kind-"))
     kubeconfig = tmp / "kubeconfig"
     args = ["kind", "create", "cluster", "--name", name, "--kubeconfig", str(kubeconfig), "--wait", "180s"]
-    if (cfg.root / KIND_CONFIG).is_file():
-        args += ["--config", str(cfg.root / KIND_CONFIG)]
+    if KIND_CONFIG.is_file():
+        args += ["--config", str(KIND_CONFIG)]
     result = proc.run(args, timeout=600)
     if not result.ok:
         proc.run(["kind", "delete", "cluster", "--name", name], timeout=300)
         raise ToolError(f"kind create cluster failed: {proc.first_line(result.stderr)}")
     try:
-        crds = sorted((cfg.root / "ci" / "crds").glob("*.yaml"))
+        crds = sorted(data.path("crds").glob("*.yaml"))
         if crds:
             kubectl.apply(cfg.root, kubeconfig, paths=crds)
         yield Cluster("kind", name, kubeconfig, f"kind-{name}")

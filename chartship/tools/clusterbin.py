@@ -1,8 +1,8 @@
 """Build the kwok cluster's binaries from Go modules with the machine's Go.
 
-``ci/cluster.lock.toml`` pins kubernetes (kube-apiserver, kube-controller-manager,
-kube-scheduler), etcd and kwok (kwok, kwokctl); each is a wrapper module under
-``ci/cluster/`` whose go.mod requires the upstream module at that version and whose
+``chartship/data/cluster.lock.toml`` (package data) pins kubernetes (kube-apiserver,
+kube-controller-manager, kube-scheduler), etcd and kwok (kwok, kwokctl); each is a wrapper
+module under ``chartship/data/cluster/`` whose go.mod requires the upstream module at that version and whose
 go.sum pins every dependency. ``go`` runs only from here.
 
 Built binaries are cached per component in ``<cache>/cluster/<key>/`` (the cache of
@@ -27,11 +27,14 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from chartship import proc
+from chartship import data, proc
 from chartship.errors import ToolError
 from chartship.tools import install as installmod
 
-LOCK_FILE = Path("ci") / "cluster.lock.toml"
+LOCK_FILE = data.path("cluster.lock.toml")
+# The cache key names a module by the folder this checkout kept it in before the modules became
+# package data (ci/cluster/<name>): builds cached then (~17 min cold) keep hitting.
+KEY_MODULE_PREFIX = Path("ci")
 TOOLS_DIR = Path(".tools") / "cluster"
 VERSIONS_FILE = "versions.json"
 MODES = ("build", "download")
@@ -72,7 +75,13 @@ FOR_MODE = {"build": tuple(COMPONENTS), "download": ("kwok",)}
 class Pin:
     name: str
     version: str
-    module: Path  # relative to the project root
+    rel: str  # the lock's ``module``: a folder relative to the lock file
+    module: Path  # that folder
+    lock: Path
+
+    @property
+    def where(self) -> str:
+        return data.label(self.module)
 
 
 @dataclass(frozen=True)
@@ -94,19 +103,20 @@ class Built:
 # ----------------------------------------------------------------------------- lock
 
 
-def read_lock(root: Path) -> dict[str, Pin]:
-    data = installmod.read_toml(root, LOCK_FILE)
+def read_lock(lock: Path = LOCK_FILE) -> dict[str, Pin]:
+    table = installmod.read_toml(lock)
+    where = data.label(lock)
     pins = {}
     for name in COMPONENTS:
-        entry = data.get(name)
+        entry = table.get(name)
         if not isinstance(entry, dict):
-            raise ToolError(f"{LOCK_FILE}: missing table [{name}]; restore it from git")
+            raise ToolError(f"{where}: missing table [{name}]; {installmod.BROKEN_DATA_HINT}")
         version, module = entry.get("version"), entry.get("module")
         if not isinstance(version, str) or not re.fullmatch(r"\d+\.\d+\.\d+", version):
-            raise ToolError(f"{LOCK_FILE}: [{name}] version must be X.Y.Z, got {version!r}")
+            raise ToolError(f"{where}: [{name}] version must be X.Y.Z, got {version!r}")
         if not isinstance(module, str) or not module or Path(module).is_absolute() or ".." in Path(module).parts:
-            raise ToolError(f"{LOCK_FILE}: [{name}] module must be a folder inside the repository, got {module!r}")
-        pins[name] = Pin(name, version, Path(module))
+            raise ToolError(f"{where}: [{name}] module must be a folder beside the lock file, got {module!r}")
+        pins[name] = Pin(name, version, module, lock.parent / module, lock)
     return pins
 
 
@@ -122,23 +132,24 @@ def go_directive(go_mod: str) -> tuple[int, ...]:
     return (1, 0)
 
 
-def check_module(root: Path, pin: Pin) -> str:
+def check_module(pin: Pin) -> str:
     """Verify the wrapper module agrees with the lock; return its go.mod text."""
     comp = COMPONENTS[pin.name]
-    mod_file = pin.module / "go.mod"
+    mod_file = f"{pin.where}/go.mod"
+    lock = data.label(pin.lock)
     try:
-        text = (root / mod_file).read_text(encoding="utf-8")
+        text = (pin.module / "go.mod").read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise ToolError(f"{mod_file}: not found; restore it from git") from None
-    if not (root / pin.module / "go.sum").is_file():
-        raise ToolError(f"{pin.module / 'go.sum'}: not found; run `go mod tidy` in {pin.module}")
+        raise ToolError(f"{mod_file}: not found; {installmod.BROKEN_DATA_HINT}") from None
+    if not (pin.module / "go.sum").is_file():
+        raise ToolError(f"{pin.where}/go.sum: not found; run `go mod tidy` in {pin.where}")
     lines = _go_mod_lines(text)
     wanted = f"v{pin.version}"
     required = [ln.split() for ln in lines if "=>" not in ln]
     found = [parts[-1] for parts in required if len(parts) >= 2 and parts[-2] == comp.upstream]
     if found != [wanted]:
         got = found[0] if found else "nothing"
-        raise ToolError(f"{mod_file}: requires {comp.upstream} {got}, {LOCK_FILE} pins {wanted}; make them agree")
+        raise ToolError(f"{mod_file}: requires {comp.upstream} {got}, {lock} pins {wanted}; make them agree")
     if comp.version_ldflags:
         _major, minor, patch = pin.version.split(".")
         staging = f"v0.{minor}.{patch}"
@@ -188,15 +199,15 @@ def ldflags(comp: Component, version: str) -> str:
     return " ".join(flags)
 
 
-def cache_key(root: Path, pin: Pin, go: GoEnv) -> str:
-    """``<component>-<version>-go<go version>-<hash>``: the hash covers everything the build reads."""
+def cache_key(pin: Pin, go: GoEnv) -> str:
+    """``<component>-<version>-go<go version>-<hash>``: the hash covers everything the build reads
+    (not where the module lies: a checkout, a wheel or a copy key alike)."""
     h = hashlib.sha256()
     comp = COMPONENTS[pin.name]
-    for part in (RECIPE, pin.name, pin.version, str(pin.module), go.version, go.goos, go.goarch, ldflags(comp, pin.version),
-                 *comp.packages, *comp.binaries):
+    for part in (RECIPE, pin.name, pin.version, str(KEY_MODULE_PREFIX / pin.rel), go.version, go.goos, go.goarch,
+                 ldflags(comp, pin.version), *comp.packages, *comp.binaries):
         h.update(part.encode() + b"\0")
-    module_dir = root / pin.module
-    for path in sorted(p for p in module_dir.iterdir() if p.is_file()):
+    for path in sorted(p for p in pin.module.iterdir() if p.is_file()):
         h.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
     return f"{pin.name}-{pin.version}-go{go.version}-{h.hexdigest()[:12]}"
 
@@ -218,7 +229,7 @@ def binaries_mode(flag: str | None = None, environ: Mapping[str, str] | None = N
 # --------------------------------------------------------------------------- build
 
 
-def _build(root: Path, pin: Pin, go: GoEnv, dest: Path, jobs: int, log: Callable[[str], None]) -> float:
+def _build(pin: Pin, go: GoEnv, dest: Path, jobs: int, log: Callable[[str], None]) -> float:
     comp = COMPONENTS[pin.name]
     out = f"{dest}/{comp.binaries[0]}" if len(comp.packages) == 1 else f"{dest}/"
     argv = [go.path, "build", "-trimpath", "-p", str(jobs), "-ldflags", ldflags(comp, pin.version), "-o", out, *comp.packages]
@@ -226,28 +237,28 @@ def _build(root: Path, pin: Pin, go: GoEnv, dest: Path, jobs: int, log: Callable
            "GOFLAGS": " ".join(f for f in (os.environ.get("GOFLAGS", ""), "-mod=readonly", "-buildvcs=false") if f)}
     log(f"building {pin.name} {pin.version} with go{go.version} (cold: minutes; see README)")
     started = time.monotonic()
-    result = proc.run(argv, cwd=root / pin.module, env=env, timeout=BUILD_TIMEOUT)
+    result = proc.run(argv, cwd=pin.module, env=env, timeout=BUILD_TIMEOUT)
     seconds = time.monotonic() - started
     if not result.ok:
         log_file = dest.parent / f"{dest.name}.log"
         log_file.write_text(result.stdout + result.stderr, encoding="utf-8")
-        raise ToolError(f"go build of {pin.name} {pin.version} in {pin.module} failed: {proc.first_line(result.stderr)} "
+        raise ToolError(f"go build of {pin.name} {pin.version} in {pin.where} failed: {proc.first_line(result.stderr)} "
                         f"(full log: {log_file})")
     missing = [b for b in comp.binaries if not (dest / b).is_file()]
     if missing:
-        raise ToolError(f"go build of {pin.name} in {pin.module} produced no {missing[0]}; "
-                        "check COMPONENTS in chartship/clusterbin.py")
+        raise ToolError(f"go build of {pin.name} in {pin.where} produced no {missing[0]}; "
+                        "check COMPONENTS in chartship/tools/clusterbin.py")
     return seconds
 
 
-def ensure(root: Path, pin: Pin, go: GoEnv, cache: Path, jobs: int, log: Callable[[str], None]) -> Built:
+def ensure(pin: Pin, go: GoEnv, cache: Path, jobs: int, log: Callable[[str], None]) -> Built:
     """The cached build of ``pin``, building it first when it is not cached."""
-    check_module(root, pin)
-    needed = go_directive((root / pin.module / "go.mod").read_text(encoding="utf-8"))
+    check_module(pin)
+    needed = go_directive((pin.module / "go.mod").read_text(encoding="utf-8"))
     if _version_tuple(go.version) < needed:
-        raise ToolError(f"{pin.module}/go.mod needs go {'.'.join(map(str, needed))}, {go.path} is go{go.version}; "
+        raise ToolError(f"{pin.where}/go.mod needs go {'.'.join(map(str, needed))}, {go.path} is go{go.version}; "
                         "install a newer Go (or set GO_BIN)")
-    key = cache_key(root, pin, go)
+    key = cache_key(pin, go)
     final = cache / key
     comp = COMPONENTS[pin.name]
     if (final / "manifest.json").is_file() and all((final / b).is_file() for b in comp.binaries):
@@ -257,7 +268,7 @@ def ensure(root: Path, pin: Pin, go: GoEnv, cache: Path, jobs: int, log: Callabl
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir()
     try:
-        seconds = _build(root, pin, go, tmp, jobs, log)
+        seconds = _build(pin, go, tmp, jobs, log)
         manifest = {"component": pin.name, "version": pin.version, "go": go.version, "key": key,
                     "binaries": list(comp.binaries), "build_seconds": round(seconds, 1)}
         (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
@@ -297,21 +308,22 @@ def install(
     environ: Mapping[str, str] | None = None,
     jobs: int | None = None,
     log: Callable[[str], None] = lambda _msg: None,
+    lock: Path = LOCK_FILE,
 ) -> list[Built]:
-    """Build (or take from the cache) what ``mode`` needs and link it into ``.tools/cluster``."""
+    """Build (or take from the cache) what ``mode`` needs and link it into ``root/.tools/cluster``."""
     if mode not in MODES:
         raise ToolError(f"binaries mode {mode!r}: expected one of {', '.join(MODES)}")
-    pins = read_lock(root)
+    pins = read_lock(lock)
     go = go_env(environ)
     cache = installmod.cache_dir(environ) / "cluster"
-    done = [ensure(root, pins[name], go, cache, jobs or os.cpu_count() or 1, log) for name in FOR_MODE[mode]]
+    done = [ensure(pins[name], go, cache, jobs or os.cpu_count() or 1, log) for name in FOR_MODE[mode]]
     _link(root, done)
     return done
 
 
-def locate(root: Path, mode: str = "build") -> dict[str, Path]:
+def locate(root: Path, mode: str = "build", lock: Path = LOCK_FILE) -> dict[str, Path]:
     """Binary name -> path of what ``mode`` needs, checked against the lock."""
-    pins = read_lock(root)
+    pins = read_lock(lock)
     tools_dir = root / TOOLS_DIR
     try:
         versions = json.loads((tools_dir / VERSIONS_FILE).read_text(encoding="utf-8"))
@@ -322,7 +334,7 @@ def locate(root: Path, mode: str = "build") -> dict[str, Path]:
         pin = pins[name]
         if versions.get(name) != pin.version:
             have = f"{name} {versions[name]} is built" if name in versions else f"{name} is not built"
-            raise ToolError(f"{TOOLS_DIR}: {have}, {LOCK_FILE} pins {pin.version}; {INSTALL_HINT}")
+            raise ToolError(f"{TOOLS_DIR}: {have}, {data.label(lock)} pins {pin.version}; {INSTALL_HINT}")
         for binary in COMPONENTS[name].binaries:
             path = tools_dir / binary
             if not path.resolve().is_file():

@@ -39,7 +39,7 @@ TOOLS_DIR = Path(".tools") / "cluster"
 VERSIONS_FILE = "versions.json"
 MODES = ("build", "download")
 MODE_ENV = "CHARTSHIP_CLUSTER_BINARIES"
-INSTALL_HINT = "run `invoke tools.install --cluster`"
+INSTALL_HINT = "run `chartship tools.install --cluster`"
 # Bump when the way binaries are built changes, so cached builds are not reused.
 RECIPE = "1"
 BUILD_TIMEOUT = 3 * 3600.0

@@ -49,8 +49,8 @@ def _kv() -> Any:
     try:
         import kubernetes_validate  # type: ignore[import-untyped]
     except ImportError:
-        raise ToolError("kubernetes-validate is not installed: run `pip install -r requirements-dev.txt` "
-                        "(or ci/bootstrap)") from None
+        raise ToolError("kubernetes-validate is not installed: it comes with chartship; reinstall chartship "
+                        "into the environment it runs from (`python -m pip install --force-reinstall chartship`)") from None
     return kubernetes_validate
 
 

@@ -4,9 +4,9 @@ generated READMEs, the project's .pre-commit-config.yaml, and a recording helm."
 from __future__ import annotations
 
 import os
-import sys
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 from chartship.charts import docs

@@ -1,0 +1,1 @@
+"""Build: the temporary workspace (patches, dependencies), lint, reproducible packages, the build cache."""

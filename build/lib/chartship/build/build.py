@@ -1,0 +1,119 @@
+"""helm.build: version check, temp copy (patches + dependencies), lint, reproducible
+packages into dist/charts/ with SHA256SUMS and manifest.json.
+
+Everything is written to a staging folder first; dist/charts is replaced only
+when every chart succeeded.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+from chartship.build import cache, lint, package, workspace
+from chartship.charts import chart as chartmod
+from chartship.config import Config
+from chartship.errors import ChartError, CheckFailed, VersionError
+from chartship.tools import helm
+from chartship.version import sync, versionfile
+from chartship.version import tags as tagsmod
+from chartship.version.semver import SemVer
+
+DIST = Path("dist") / "charts"
+
+
+@dataclass(frozen=True)
+class BuildResult:
+    version: str
+    dest: Path
+    entries: list[package.Entry]
+    lint: lint.Report | None
+    reused: bool = False
+
+
+def require_versions_in_step(cfg: Config, all_charts: Sequence[chartmod.Chart]) -> SemVer:
+    v = versionfile.read_version(cfg.version_file)
+    mismatches = sync.check(cfg, v, list(all_charts))
+    if mismatches:
+        first = mismatches[0]
+        more = f" (and {len(mismatches) - 1} more)" if len(mismatches) > 1 else ""
+        raise VersionError(
+            f"version file says {v} but {first.file} {first.field} is {first.found!r}{more}; "
+            "run `invoke version.sync` (see `invoke version.check`)"
+        )
+    return v
+
+
+def build(cfg: Config, all_charts: Sequence[chartmod.Chart], names: Sequence[str], jobs: int, latest: bool = False,
+          run_lint: bool = True, target: str | None = None, environ: Mapping[str, str] | None = None) -> BuildResult:
+    v = require_versions_in_step(cfg, all_charts)
+    tags = tagsmod.current_tags(cfg, v)
+    kinds = ["version", "latest"] if latest else ["version"]
+    names_for = {c.name: {k: package.file_name(cfg, c.name, tags[k], str(v)) for k in kinds}
+                 for c in all_charts if c.name in names}
+    seen: dict[str, str] = {}
+    for chart, files in names_for.items():
+        for f in files.values():
+            if f in seen:
+                raise ChartError(f"charts {seen[f]} and {chart} would both be packaged as {f}; "
+                                 "put {name} in the package_name template")
+            seen[f] = chart
+    workspace.shallow_note(cfg, [c for c in all_charts if c.name in names])
+    dest = cfg.root / DIST
+    times = cache.epochs(cfg, all_charts, names)
+    key = cache.inputs_key(cfg, all_charts, names, {"tags": tags, "files": names_for, "version": str(v)}, times)
+    previous = cache.reusable(dest, key, run_lint)
+    if previous is not None:
+        return BuildResult(str(v), dest, previous, None, reused=True)
+    with workspace.prepare(cfg, all_charts, names, jobs, target, environ) as ws:
+        for name in names:
+            problem = ws.problem(name)
+            if problem is not None:
+                raise problem
+        report = lint.run(cfg, all_charts, names, jobs, target, environ, ws) if run_lint else None
+        if report is not None and not report.ok:
+            return BuildResult(str(v), cfg.root / DIST, [], report)
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=".charts-staging-", dir=dest.parent))
+        try:
+            entries = _package_all(cfg, ws, names, names_for, tags, staging, jobs, times)
+            package.write_sums(staging, entries)
+            staging.chmod(0o755)
+            cache.forget(dest)
+            package.publish_dir(staging, dest)
+            cache.record(dest, key, linted=run_lint)
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+    return BuildResult(str(v), dest, entries, report)
+
+
+def _package_all(cfg: Config, ws: workspace.Workspace, names: Sequence[str], names_for: dict[str, dict[str, str]],
+                 tags: dict[str, str], staging: Path, jobs: int, times: dict[str, int]) -> list[package.Entry]:
+    """Package the charts in parallel (``jobs`` helm processes); entries come back in ``names`` order."""
+
+    def one(name: str) -> list[package.Entry]:
+        c, src = ws.chart(name), ws.source[name]
+        raw_dir = staging / f".helm-{name}"
+        raw_dir.mkdir()
+        raw = helm.package(cfg.root, c.path, raw_dir, src.rel)
+        epoch = times[name]
+        made = []
+        for kind, file in names_for[name].items():
+            out = staging / file
+            package.repack(raw, out, epoch)
+            made.append(package.Entry(file=file, chart=name, version=c.version, tag=tags[kind], kind=kind,
+                                      sha256=package.sha256(out), path=(DIST / file).as_posix()))
+        shutil.rmtree(raw_dir)
+        return made
+
+    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+        return [e for made in pool.map(one, names) for e in made]
+
+
+def check_failed(report: lint.Report) -> CheckFailed:
+    bad = sorted(n for n, checks in report.charts.items() if any(o.status == lint.FAIL for o in checks.values()))
+    return CheckFailed(f"lint failed for {', '.join(bad)}; nothing was packaged (fix it, or --no-lint to skip lint)")

@@ -1,0 +1,86 @@
+"""Skip a build whose inputs did not change: dist/.charts-inputs.json records a digest of every
+input (chart files, patches, commit times, version, tags, package names, config, helm version).
+Re-running `helm.deploy` for an unchanged, already-published version then costs only lookups."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from chartship import __version__
+from chartship.build import package, patches, workspace
+from chartship.charts import chart as chartmod
+from chartship.config import Config
+from chartship.tools import helm
+
+INPUTS_FILE = ".charts-inputs.json"  # beside dist/charts, tied to its manifest.json
+CONFIG_FILES = ("invoke.yaml", ".yamllint", ".yamllint.yaml", ".yamllint.yml")
+
+
+def _files(folder: Path) -> list[Path]:
+    found = []
+    for dirpath, dirnames, filenames in os.walk(folder):
+        dirnames.sort()
+        found += [Path(dirpath) / f for f in sorted(filenames)]
+    return found
+
+
+def epochs(cfg: Config, all_charts: Sequence[chartmod.Chart], names: Sequence[str]) -> dict[str, int]:
+    """Each needed chart's package time stamp (its last commit), computed once per build."""
+    return {c.name: package.source_epoch(cfg.root, [c.rel, f"{patches.PATCHES_DIR}/{c.name}"])
+            for c in workspace.closure(all_charts, names)}
+
+
+def inputs_key(cfg: Config, all_charts: Sequence[chartmod.Chart], names: Sequence[str], settings: Mapping[str, Any],
+               times: Mapping[str, int]) -> str:
+    """A digest of everything that decides what helm.build writes for ``names``."""
+    h = hashlib.sha256()
+    meta = {"chartship": __version__, "helm": helm.find(cfg.root).version, "names": sorted(names), **settings}
+    h.update(json.dumps(meta, sort_keys=True).encode())
+    for name in CONFIG_FILES:
+        path = cfg.root / name
+        if path.is_file():
+            h.update(name.encode() + b"\0" + path.read_bytes())
+    for c in workspace.closure(all_charts, names):
+        sources = [c.path, cfg.root / patches.PATCHES_DIR / c.name]
+        for source in sources:
+            for path in _files(source) if source.is_dir() else []:
+                h.update(path.relative_to(cfg.root).as_posix().encode() + b"\0")
+                h.update(hashlib.sha256(path.read_bytes()).digest())
+        h.update(f"{c.name}:{times[c.name]}".encode())
+    return h.hexdigest()
+
+
+def reusable(dest: Path, key: str, need_lint: bool) -> list[package.Entry] | None:
+    """The entries of a previous build with the same inputs, when every package is still intact."""
+    try:
+        recorded = json.loads((dest.parent / INPUTS_FILE).read_text(encoding="utf-8"))
+        raw = (dest / package.MANIFEST_FILE).read_bytes()
+        manifest = json.loads(raw)
+    except (OSError, ValueError):
+        return None
+    if recorded.get("key") != key or (need_lint and not recorded.get("linted")):
+        return None
+    if recorded.get("manifest") != hashlib.sha256(raw).hexdigest():
+        return None
+    entries = [package.Entry(**e) for e in manifest.get("packages", [])]
+    for e in entries:
+        path = dest / e.file
+        if not path.is_file() or package.sha256(path) != e.sha256:
+            return None
+    return entries
+
+
+def forget(dest: Path) -> None:
+    """Drop the record before dist/charts is replaced (a crash in between then means a rebuild)."""
+    (dest.parent / INPUTS_FILE).unlink(missing_ok=True)
+
+
+def record(dest: Path, key: str, linted: bool) -> None:
+    manifest = hashlib.sha256((dest / package.MANIFEST_FILE).read_bytes()).hexdigest()
+    (dest.parent / INPUTS_FILE).write_text(json.dumps({"key": key, "linted": linted, "manifest": manifest}) + "\n",
+                                           encoding="utf-8")

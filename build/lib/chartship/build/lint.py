@@ -1,0 +1,151 @@
+"""helm.lint: per chart, Chart.yaml rules, patches + dependencies, ``helm lint --strict``
+per environment, yamllint and values.schema.json per environment. Charts (and
+their environments) run in parallel on a temporary copy of the charts folder."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from chartship.build import workspace
+from chartship.charts import chart as chartmod
+from chartship.charts import values
+from chartship.config import Config
+from chartship.errors import ChartshipError
+from chartship.tools import helm
+from chartship.tools import yamllint as yamllintmod
+from chartship.version import semver
+
+CHECKS = ("chart.yaml", "prepare", "helm-lint", "yamllint", "schema")
+OK, FAIL, SKIP = "ok", "FAIL", "skip"
+CHART_TYPES = ("application", "library")
+
+
+@dataclass
+class Outcome:
+    status: str = OK
+    messages: list[str] = field(default_factory=list)
+
+    def fail(self, message: str) -> None:
+        self.status = FAIL
+        self.messages.append(message)
+
+
+@dataclass
+class Report:
+    charts: dict[str, dict[str, Outcome]]
+
+    @property
+    def ok(self) -> bool:
+        return all(o.status != FAIL for checks in self.charts.values() for o in checks.values())
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"ok": self.ok, "charts": {name: {check: {"status": o.status, "messages": o.messages}
+                                                 for check, o in checks.items()}
+                                          for name, checks in self.charts.items()}}
+
+
+def chart_yaml_problems(c: chartmod.Chart) -> list[str]:
+    """apiVersion v2, name = folder, semver version, type application|library (absent = application)."""
+    data, where, problems = c.data, c.where, []
+    if data.get("apiVersion") != "v2":
+        problems.append(f"{where}: apiVersion is {data.get('apiVersion')!r}; Helm 3 charts need `apiVersion: v2`")
+    if data.get("name") != c.name:
+        problems.append(f"{where}: name is {data.get('name')!r} but the folder is {c.name!r}; make them equal")
+    try:
+        semver.parse(c.version, f"{where}: version")
+    except ChartshipError as exc:
+        problems.append(str(exc))
+    kind = data.get("type", "application")
+    if kind not in CHART_TYPES:
+        problems.append(f"{where}: type is {kind!r}; use application or library")
+    return problems
+
+
+def _helm_lint(cfg: Config, c: chartmod.Chart, source_rel: str, stack: values.Stack) -> list[str]:
+    files = tuple(c.path / f for f in stack.files)
+    result = helm.lint(cfg.root, c.path, files, strict=True)
+    if result.ok and not result.errors:
+        return []
+    tmp_prefix = str(c.path)
+    lines = [ln.replace(tmp_prefix, source_rel) for ln in (*result.errors, *result.warnings)]
+    if not lines:
+        lines = [ln.strip().replace(tmp_prefix, source_rel) for ln in result.output.splitlines() if ln.strip()][-3:]
+    label = stack.env if not stack.files else f"{stack.env} ({', '.join(stack.files)})"
+    return [f"{source_rel} [{label}]: {ln}" for ln in lines]
+
+
+def _yamllint(cfg: Config, ws: workspace.Workspace, names: Sequence[str], report: Report) -> None:
+    owners: dict[Path, tuple[str, str]] = {}
+    files: list[Path] = []
+    for name in names:
+        c = ws.chart(name)
+        for f in yamllintmod.chart_files(c.path):
+            owners[f] = (name, f"{ws.source[name].rel}/{f.relative_to(c.path).as_posix()}")
+            files.append(f)
+    for name in names:
+        if not any(owner == name for owner, _rel in owners.values()):
+            report.charts[name]["yamllint"] = Outcome(SKIP, ["no YAML files"])
+    for prob in yamllintmod.run(cfg.root, files):
+        name, rel = owners.get(prob.file, owners.get(ws.root / prob.file, ("", str(prob.file))))
+        if not name:
+            continue
+        outcome = report.charts[name]["yamllint"]
+        text = f"{rel}:{prob.line}:{prob.col}: [{prob.level}] {prob.message}"
+        if prob.level == "error":
+            outcome.fail(text)
+        else:
+            outcome.messages.append(text)
+
+
+def _schema(ws: workspace.Workspace, name: str, stacks: Sequence[values.Stack]) -> Outcome:
+    c, rel = ws.chart(name), ws.source[name].rel
+    outcome = Outcome()
+    for stack in stacks:
+        problems = values.validate(c.path, rel, stack)
+        if problems is None:
+            return Outcome(SKIP, [f"no {values.SCHEMA_FILE}"])
+        for p in problems:
+            if p not in outcome.messages:
+                outcome.fail(p)
+    return outcome
+
+
+def run(cfg: Config, all_charts: Sequence[chartmod.Chart], names: Sequence[str], jobs: int,
+        target: str | None = None, environ: Mapping[str, str] | None = None,
+        ws: workspace.Workspace | None = None) -> Report:
+    """Lint ``names``; uses ``ws`` when given (helm.build), else prepares its own temp copy."""
+    if ws is None:
+        with workspace.prepare(cfg, all_charts, names, jobs, target, environ) as own:
+            return run(cfg, all_charts, names, jobs, target, environ, own)
+    report = Report({n: {check: Outcome() for check in CHECKS} for n in names})
+    tasks: list[tuple[str, str, Future[Any]]] = []
+    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+        def submit(name: str, check: str, fn: Callable[..., Any], *args: Any) -> None:
+            tasks.append((name, check, pool.submit(fn, *args)))
+
+        submit("", "yamllint", _yamllint, cfg, ws, names, report)
+        for name in names:
+            c = ws.chart(name)
+            for problem in chart_yaml_problems(c):
+                report.charts[name]["chart.yaml"].fail(problem)
+            stacks = values.stacks(cfg, c.path)
+            submit(name, "schema", _schema, ws, name, stacks)
+            failure = ws.problem(name)
+            if failure is not None:
+                report.charts[name]["prepare"].fail(str(failure))
+                report.charts[name]["helm-lint"] = Outcome(SKIP, ["prepare failed"])
+                continue
+            for stack in stacks:
+                submit(name, "helm-lint", _helm_lint, cfg, c, ws.source[name].rel, stack)
+        for name, check, future in tasks:
+            result = future.result()
+            if check == "schema":
+                report.charts[name]["schema"] = result
+            elif check == "helm-lint":
+                for line in result:
+                    report.charts[name]["helm-lint"].fail(line)
+    return report

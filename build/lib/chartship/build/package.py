@@ -1,0 +1,126 @@
+"""Reproducible chart packages, SHA256SUMS and manifest.json.
+
+``helm package`` (3.17 and 4.3 alike) stamps every tar entry with the time of
+packaging, so two builds of one commit differ. :func:`repack` rewrites helm's
+archive deterministically: entries sorted (Chart.yaml first), mtime = the
+chart's last commit time, uid/gid 0, no user/group names, mode 0644 (0755 for
+folders), gzip without a file name and with mtime 0.
+"""
+
+from __future__ import annotations
+
+import gzip
+import io
+import json
+import os
+import shutil
+import tarfile
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from chartship import placeholders
+from chartship.config import CONFIG_FILE, Config
+from chartship.errors import ChartError, ConfigError
+from chartship.tools import git
+from chartship.tools.install import sha256_file
+
+SUMS_FILE = "SHA256SUMS"
+MANIFEST_FILE = "manifest.json"
+
+
+def source_epoch(root: Path, paths: Sequence[str], environ: Mapping[str, str] | None = None) -> int:
+    """The time stamped into a package: the last commit touching ``paths``, else SOURCE_DATE_EPOCH, else 0."""
+    env = os.environ if environ is None else environ
+    try:
+        when = git.last_commit_time(root, *paths) if git.is_work_tree(root) else None
+    except ChartError:
+        when = None
+    if when is not None:
+        return when
+    raw = env.get("SOURCE_DATE_EPOCH", "").strip()
+    return int(raw) if raw.isdigit() else 0
+
+
+def _order(name: str) -> tuple[int, str]:
+    parts = name.split("/")
+    return (0 if len(parts) == 2 and parts[1] == "Chart.yaml" else 1, name)
+
+
+def repack(src: Path, dest: Path, epoch: int) -> None:
+    """Rewrite the chart archive ``src`` deterministically into ``dest`` (may be the same path)."""
+    try:
+        with tarfile.open(src, "r:gz") as tin:
+            members = [(m, tin.extractfile(m).read() if m.isfile() else b"") for m in tin.getmembers()  # type: ignore[union-attr]
+                       if m.isfile() or m.isdir()]
+    except (tarfile.TarError, OSError, EOFError) as exc:
+        raise ChartError(f"{src.name}: not a readable chart archive ({exc}); rebuild it") from None
+    raw = io.BytesIO()
+    with tarfile.open(fileobj=raw, mode="w", format=tarfile.PAX_FORMAT) as tout:
+        for member, data in sorted(members, key=lambda md: _order(md[0].name)):
+            info = tarfile.TarInfo(member.name)
+            info.mtime = epoch
+            info.uid = info.gid = 0
+            info.uname = info.gname = ""
+            if member.isdir():
+                info.type, info.mode = tarfile.DIRTYPE, 0o755
+                tout.addfile(info)
+            else:
+                info.mode, info.size = 0o644, len(data)
+                tout.addfile(info, io.BytesIO(data))
+    packed = io.BytesIO()
+    with gzip.GzipFile(filename="", mode="wb", fileobj=packed, mtime=0, compresslevel=9) as gz:
+        gz.write(raw.getvalue())
+    tmp = dest.with_name(f".{dest.name}.tmp")
+    tmp.write_bytes(packed.getvalue())
+    os.chmod(tmp, 0o644)
+    os.replace(tmp, dest)
+
+
+sha256 = sha256_file  # the one file-digest helper (chartship.tools)
+
+
+def file_name(cfg: Config, chart: str, tag: str, version: str) -> str:
+    """The package file name from the (per-chart) package_name template."""
+    template = cfg.chart_settings(chart).package_name
+    where = f"{CONFIG_FILE}: chartship package_name for {chart}"
+    name = placeholders.render(template, {"name": chart, "TAG": tag, "VERSION": version}, where, ConfigError)
+    if "/" in name or name.startswith("."):
+        raise ConfigError(f"{where}: {template!r} gives {name!r}, which is not a plain file name")
+    return name
+
+
+@dataclass(frozen=True)
+class Entry:
+    file: str
+    chart: str
+    version: str
+    tag: str
+    kind: str  # "version" or "latest"
+    sha256: str
+    path: str
+
+
+def write_sums(folder: Path, entries: Sequence[Entry]) -> None:
+    """SHA256SUMS in `sha256sum -c` format, and manifest.json, for ``entries`` in ``folder``."""
+    lines = "".join(f"{e.sha256}  {e.file}\n" for e in sorted(entries, key=lambda e: e.file))
+    (folder / SUMS_FILE).write_text(lines, encoding="utf-8")
+    manifest = {"packages": [asdict(e) for e in entries]}
+    (folder / MANIFEST_FILE).write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
+
+
+def publish_dir(staging: Path, dest: Path) -> None:
+    """Replace ``dest`` with the finished ``staging`` folder in (nearly) one step."""
+    old = dest.with_name(f".{dest.name}.old")
+    if old.exists():
+        shutil.rmtree(old)
+    if dest.exists():
+        os.replace(dest, old)
+    try:
+        os.replace(staging, dest)
+    except OSError:
+        if old.exists():
+            os.replace(old, dest)
+        raise
+    if old.exists():
+        shutil.rmtree(old)

@@ -1,0 +1,252 @@
+"""A temporary copy of the charts folder, patched and with dependencies built.
+
+lint, build and test work on this copy so the working tree never changes.
+``helm.deps`` runs the same dependency step in place (that is its purpose).
+Dependencies are built in dependency order, in parallel where the graph allows:
+a chart starts once the file:// subcharts it uses are done.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import shutil
+import tempfile
+import threading
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TypeVar
+
+from chartship import report, secrets
+from chartship.build import package, patches
+from chartship.charts import chart as chartmod
+from chartship.config import Config, Target
+from chartship.errors import ChartError, ChartshipError, ToolError
+from chartship.tools import git, helm
+
+T = TypeVar("T")
+
+
+def run_graph(names: Sequence[str], needs: Mapping[str, Sequence[str]], work: Callable[[str], T],
+              jobs: int) -> dict[str, T | ChartshipError]:
+    """Run ``work(name)`` for ``names`` (already in dependency order) on ``jobs`` threads; each
+    waits for the names it ``needs``. A ChartshipError is returned in place of a result."""
+
+    def step(name: str, waits: list[Future[T | ChartshipError]]) -> T | ChartshipError:
+        for w in waits:
+            w.result()
+        try:
+            return work(name)
+        except ChartshipError as exc:
+            return exc
+
+    futures: dict[str, Future[T | ChartshipError]] = {}
+    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+        for name in names:  # FIFO + dependency order: whatever a task waits for already runs
+            waits = [futures[n] for n in needs.get(name, ()) if n in futures]
+            futures[name] = pool.submit(step, name, waits)
+        return {name: f.result() for name, f in futures.items()}
+
+
+def closure(charts: Sequence[chartmod.Chart], names: Sequence[str]) -> list[chartmod.Chart]:
+    """``names`` plus every chart they use through file://, in build order."""
+    wanted = set(names)
+    by_name = {c.name: c for c in charts}
+    queue = list(names)
+    while queue:
+        for _dep, sub in chartmod.local_dependencies(by_name[queue.pop()], charts):
+            if sub.name not in wanted:
+                wanted.add(sub.name)
+                queue.append(sub.name)
+    return [c for c in chartmod.build_order(charts) if c.name in wanted]
+
+
+def _needs(charts: Sequence[chartmod.Chart]) -> dict[str, list[str]]:
+    return {c.name: [sub.name for _d, sub in chartmod.local_dependencies(c, charts)] for c in charts}
+
+
+@dataclass
+class Deps:
+    """How dependency builds log in: the target whose OCI dependencies need credentials."""
+
+    cfg: Config
+    target: str | None = None
+    environ: Mapping[str, str] | None = None
+    _login: dict[str, str] | None = None
+    _login_dir: tempfile.TemporaryDirectory[str] | None = None
+
+    def env_for(self, c: chartmod.Chart) -> tuple[dict[str, str] | None, bool]:
+        """(extra env, plain_http) for ``c``'s dependency build."""
+        t = self.cfg.target(self.target)
+        prefix = t.url.rstrip("/") + "/"
+        uses = [d for d in c.dependencies if (d.repository.rstrip("/") + "/").startswith(prefix)
+                or d.repository.removeprefix("oci://").split("/", 1)[0] == t.host]
+        if not uses:
+            return None, False
+        if self._login is None:
+            self._login = self._log_in(t)
+        return (self._login or None), t.plain_http
+
+    def _log_in(self, t: Target) -> dict[str, str]:
+        """The same credentials as publishing (environment, or an ECR token), into a private registry config."""
+        from chartship.publish import push
+
+        creds = push.credentials(t, self.environ)
+        if creds is None:
+            return {}
+        self._login_dir = tempfile.TemporaryDirectory(prefix="chartship-registry-")
+        config = Path(self._login_dir.name) / "config.json"
+        try:
+            helm.login_with(self.cfg.root, t.host, creds[0], creds[1], t.plain_http, config)
+        except ToolError as exc:
+            raise ToolError(f"target {t.name!r}: {secrets.redact(str(exc))}") from None
+        return {"HELM_REGISTRY_CONFIG": str(config)}
+
+    def close(self) -> None:
+        if self._login_dir is not None:
+            self._login_dir.cleanup()
+
+
+def build_one(cfg: Config, c: chartmod.Chart, source_root: Path, deps: Deps, lock: threading.Lock) -> None:
+    """``helm dependency build`` for one chart, then make its file:// archives reproducible."""
+    if not c.dependencies:
+        return
+    for dep in c.dependencies:
+        if dep.local_path is not None and not (c.path / dep.local_path / "Chart.yaml").is_file():
+            raise ChartError(f"{c.where}: dependency {dep.name!r} points to {dep.repository}, which has no Chart.yaml; "
+                             "fix the repository path")
+    with lock:  # one login at a time
+        env, plain_http = deps.env_for(c)
+    had_lock = (c.path / "Chart.lock").exists()
+    refresh = any(d.repository.startswith(("http://", "https://")) for d in c.dependencies)
+    helm.dependency_build(cfg.root, c.path, c.rel, env=env, plain_http=plain_http, refresh=refresh)
+    if not had_lock:
+        (c.path / "Chart.lock").unlink(missing_ok=True)  # helm wrote one with a time stamp; it was not there before
+    for dep in c.dependencies:
+        if dep.local_path is None:
+            continue
+        sub_dir = (c.path / dep.local_path).resolve()
+        rel = sub_dir.relative_to(source_root).as_posix() if sub_dir.is_relative_to(source_root) else str(sub_dir)
+        epoch = package.source_epoch(cfg.root, [rel, f"{patches.PATCHES_DIR}/{sub_dir.name}"])
+        for archive in sorted((c.path / "charts").glob(f"{dep.name}-*.tgz")):
+            package.repack(archive, archive, epoch)
+
+
+def build_dependencies(cfg: Config, charts: Sequence[chartmod.Chart], all_charts: Sequence[chartmod.Chart],
+                       source_root: Path, jobs: int, target: str | None = None,
+                       environ: Mapping[str, str] | None = None) -> dict[str, ChartshipError | None]:
+    """Dependency builds for ``charts`` (and nothing else), subcharts before umbrellas."""
+    deps = Deps(cfg, target, environ)
+    lock = threading.Lock()
+    ordered = [c for c in chartmod.build_order(all_charts) if c.name in {x.name for x in charts}]
+    by_name = {c.name: c for c in ordered}
+    try:
+        return run_graph([c.name for c in ordered], _needs(all_charts),
+                         lambda n: build_one(cfg, by_name[n], source_root, deps, lock), jobs)
+    finally:
+        deps.close()
+
+
+def _ignore(charts: Sequence[chartmod.Chart]) -> Callable[[str, list[str]], set[str]]:
+    """Skip archives of declared dependencies (rebuilt from Chart.yaml/Chart.lock) and helm's scratch folders."""
+    owned = {str(c.path / "charts"): {d.name for d in c.dependencies} for c in charts if c.dependencies}
+
+    def ignore(folder: str, names: list[str]) -> set[str]:
+        skip = {n for n in names if n in {".git", "tmpcharts"}}
+        deps = owned.get(folder)
+        if deps:
+            skip |= {n for n in names if n.endswith(".tgz") and any(n.startswith(f"{d}-") for d in deps)}
+        return skip
+
+    return ignore
+
+
+@dataclass
+class Workspace:
+    root: Path
+    cfg: Config
+    charts: list[chartmod.Chart]
+    source: dict[str, chartmod.Chart]
+    prepared: dict[str, ChartshipError | None] = field(default_factory=dict)
+    patched: dict[str, list[str]] = field(default_factory=dict)
+
+    def chart(self, name: str) -> chartmod.Chart:
+        return next(c for c in self.charts if c.name == name)
+
+    def problem(self, name: str) -> ChartshipError | None:
+        result = self.prepared.get(name)
+        return result if isinstance(result, ChartshipError) else None
+
+
+def _check_local_paths(cfg: Config, charts: Sequence[chartmod.Chart]) -> None:
+    base = (cfg.root / cfg.charts_dir).resolve()
+    for c in charts:
+        for dep in c.dependencies:
+            if dep.local_path is not None and not (c.path / dep.local_path).resolve().is_relative_to(base):
+                raise ChartError(f"{c.where}: dependency {dep.name!r} ({dep.repository}) is outside {cfg.charts_dir}/; "
+                                 f"chartship builds from a copy of {cfg.charts_dir}/, so move the chart under it")
+
+
+def _copied(source: chartmod.Chart, path: Path, root: Path) -> chartmod.Chart:
+    """The copy of ``source`` at ``path``: parsed again only when its Chart.yaml differs from the one already read."""
+    try:
+        same = (path / "Chart.yaml").read_bytes() == source.text.encode("utf-8")
+    except OSError:
+        same = False
+    if same:
+        return dataclasses.replace(source, path=path, rel=path.relative_to(root).as_posix())
+    return chartmod.read_chart(path, root)
+
+
+@contextmanager
+def prepare(cfg: Config, all_charts: Sequence[chartmod.Chart], names: Sequence[str], jobs: int,
+            target: str | None = None, environ: Mapping[str, str] | None = None) -> Iterator[Workspace]:
+    """Copy the charts folder to a temp dir, apply patch series and build dependencies for
+    ``names`` and the subcharts they use. Per-chart problems are kept in ``Workspace.prepared``."""
+    needed = closure(all_charts, names)
+    _check_local_paths(cfg, needed)
+    with tempfile.TemporaryDirectory(prefix="chartship-") as tmp:
+        root = Path(tmp)
+        shutil.copytree(cfg.root / cfg.charts_dir, root / cfg.charts_dir, symlinks=True, ignore=_ignore(all_charts))
+        copies = [_copied(c, root / cfg.charts_dir / c.name, root) for c in all_charts]
+        ws = Workspace(root, cfg, copies, {c.name: c for c in all_charts})
+        failed: dict[str, ChartshipError] = {}
+        for c in needed:
+            try:
+                ws.patched[c.name] = patches.apply_series(cfg.root, c.name, root / cfg.charts_dir / c.name)
+            except ChartshipError as exc:
+                failed[c.name] = exc
+        ws.charts = [chartmod.read_chart(c.path, root) if ws.patched.get(c.name) else c for c in copies]
+        ok = [ws.chart(c.name) for c in needed if c.name not in failed]
+        ws.prepared = {**build_dependencies(cfg, ok, ws.charts, root, jobs, target, environ), **failed}
+        for c in needed:  # an umbrella whose subchart failed cannot be right either
+            for _d, sub in chartmod.local_dependencies(c, all_charts):
+                if ws.problem(sub.name) and not ws.problem(c.name):
+                    ws.prepared[c.name] = ChartError(f"{c.rel}: subchart {sub.name} could not be prepared")
+        yield ws
+
+
+def deps_in_place(cfg: Config, all_charts: Sequence[chartmod.Chart], names: Sequence[str], jobs: int,
+                  target: str | None = None) -> list[chartmod.Chart]:
+    """``helm.deps``: build dependencies in the working tree (writes only charts/<chart>/charts/*.tgz)."""
+    needed = closure(all_charts, names)
+    _check_local_paths(cfg, needed)
+    results = build_dependencies(cfg, needed, all_charts, cfg.root, jobs, target)
+    for c in needed:
+        problem = results.get(c.name)
+        if isinstance(problem, ChartshipError):
+            raise problem
+    return [c for c in needed if c.dependencies]
+
+
+def shallow_note(cfg: Config, charts: Sequence[chartmod.Chart]) -> None:
+    """In a shallow clone the last commit of a chart may be unknown, so package times can differ from a full clone."""
+    if not git.is_work_tree(cfg.root) or not git.is_shallow(cfg.root):
+        return
+    boundaries = git.shallow_boundaries(cfg.root)
+    cut = [c.name for c in charts if git.last_commit(cfg.root, c.rel) in boundaries]
+    if cut:
+        report.note(f"note: shallow clone: the last change of {', '.join(cut)} is not in the fetched history, so their "
+                    "package time stamps differ from a full clone's; run `git fetch --unshallow` for identical packages")

@@ -1,0 +1,165 @@
+"""Charts: discover them, read Chart.yaml, and their file:// dependency graph."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from chartship import yamlio
+from chartship.config import CONFIG_FILE, Config, require_charts
+from chartship.errors import ChartError
+
+
+@dataclass(frozen=True)
+class Dependency:
+    name: str
+    version: str | None
+    repository: str
+    index: int
+
+    @property
+    def local_path(self) -> str | None:
+        return self.repository.removeprefix("file://") if self.repository.startswith("file://") else None
+
+
+@dataclass(frozen=True)
+class Chart:
+    """One chart folder and its parsed Chart.yaml (kept for surgical edits)."""
+
+    name: str
+    path: Path
+    rel: str
+    text: str
+    data: Any
+
+    @property
+    def chart_yaml(self) -> Path:
+        return self.path / "Chart.yaml"
+
+    @property
+    def where(self) -> str:
+        return f"{self.rel}/Chart.yaml"
+
+    @property
+    def version(self) -> str:
+        return str(self.data["version"])
+
+    @property
+    def app_version(self) -> str | None:
+        value = self.data.get("appVersion")
+        return None if value is None else str(value)
+
+    @property
+    def dependencies(self) -> list[Dependency]:
+        deps = self.data.get("dependencies") or []
+        return [
+            Dependency(str(d.get("name")), None if d.get("version") is None else str(d["version"]),
+                       str(d.get("repository", "")), i)
+            for i, d in enumerate(deps)
+        ]
+
+
+def read_chart(path: Path, root: Path) -> Chart:
+    """Parse ``path/Chart.yaml``; every way it can be broken is a one-line ChartError."""
+    rel = path.relative_to(root).as_posix() if path.is_relative_to(root) else str(path)
+    where = f"{rel}/Chart.yaml"
+    text, data = yamlio.load_file(path / "Chart.yaml", where, ChartError)
+    if not isinstance(data, dict):
+        raise ChartError(f"{where}: must be a mapping of keys (apiVersion, name, version, ...), got {type(data).__name__}")
+    if "version" not in data or data["version"] in (None, ""):
+        raise ChartError(f"{where}: has no 'version' key; add `version: <semver>` (invoke version.sync can fill it)")
+    if isinstance(data["version"], (dict, list)):
+        raise ChartError(f"{where}:{yamlio.key_line(data, 'version')}: 'version' must be a string")
+    deps = data.get("dependencies")
+    if deps is not None and (not isinstance(deps, list) or not all(isinstance(d, dict) for d in deps)):
+        raise ChartError(f"{where}: 'dependencies' must be a list of mappings")
+    return Chart(name=path.name, path=path, rel=rel, text=text, data=data)
+
+
+def chart_dirs(cfg: Config) -> list[Path]:
+    """The configured chart folders: ``charts.only`` or every folder with a Chart.yaml."""
+    base = cfg.root / cfg.charts_dir
+    if cfg.chart_names is not None:
+        dirs = []
+        for name in cfg.chart_names:
+            d = base / name
+            if not (d / "Chart.yaml").is_file():
+                raise ChartError(
+                    f"{CONFIG_FILE}: chartship.charts.only names {name!r}, but {cfg.charts_dir}/{name}/Chart.yaml "
+                    "does not exist; fix the list"
+                )
+            dirs.append(d)
+        return dirs
+    found = sorted(d for d in base.iterdir() if d.is_dir() and (d / "Chart.yaml").is_file()) if base.is_dir() else []
+    require_charts(cfg, len(found))
+    return found
+
+
+def discover(cfg: Config, names: Sequence[str] = ()) -> list[Chart]:
+    """Read the configured charts, or just ``names`` (each must be a known chart)."""
+    dirs = chart_dirs(cfg)
+    known = {d.name: d for d in dirs}
+    for chart in cfg.chart_overrides:
+        if chart not in known:
+            raise ChartError(
+                f"{CONFIG_FILE}: chartship.charts.settings.{chart}: no chart {chart!r} under {cfg.charts_dir}/; "
+                "fix the name or remove the entry"
+            )
+    if names:
+        _check_names(cfg, names, known)
+        dirs = [known[n] for n in dict.fromkeys(names)]
+    return [read_chart(d, cfg.root) for d in dirs]
+
+
+def _check_names(cfg: Config, names: Sequence[str], known: Mapping[str, object]) -> None:
+    missing = [n for n in names if n not in known]
+    if missing:
+        raise ChartError(f"unknown chart {missing[0]!r}; known charts under {cfg.charts_dir}/: "
+                         f"{', '.join(sorted(known)) or 'none'}")
+
+
+def select(cfg: Config, charts: Sequence[Chart], names: Sequence[str]) -> list[Chart]:
+    """``names`` (each must be one of the already read ``charts``), or all of them when empty."""
+    if not names:
+        return list(charts)
+    by_name = {c.name: c for c in charts}
+    _check_names(cfg, names, by_name)
+    return [by_name[n] for n in dict.fromkeys(names)]
+
+
+def local_dependencies(chart: Chart, charts: Iterable[Chart]) -> list[tuple[Dependency, Chart]]:
+    """The file:// dependencies of ``chart`` that are charts of this repository."""
+    if not any(dep.local_path is not None for dep in chart.dependencies):
+        return []  # most charts: no need to resolve every chart's path (build_order calls this per chart)
+    by_path = {c.path.resolve(): c for c in charts}
+    found = []
+    for dep in chart.dependencies:
+        if dep.local_path is None:
+            continue
+        target = by_path.get((chart.path / dep.local_path).resolve())
+        if target is not None:
+            found.append((dep, target))
+    return found
+
+
+def build_order(charts: Sequence[Chart]) -> list[Chart]:
+    """Charts sorted so file:// subcharts come before the umbrellas that use them."""
+    order: list[Chart] = []
+    state: dict[str, int] = {}
+
+    def visit(c: Chart, trail: tuple[str, ...]) -> None:
+        if state.get(c.name) == 2:
+            return
+        if state.get(c.name) == 1:
+            raise ChartError(f"file:// dependency cycle: {' -> '.join((*trail, c.name))}; break the cycle")
+        state[c.name] = 1
+        for _dep, sub in local_dependencies(c, charts):
+            visit(sub, (*trail, c.name))
+        state[c.name] = 2
+        order.append(c)
+
+    for c in sorted(charts, key=lambda c: c.name):
+        visit(c, ())
+    return order

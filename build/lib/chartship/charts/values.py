@@ -1,0 +1,157 @@
+"""Values stacks per environment, merged the way helm merges them, and checked
+against the chart's values.schema.json with jsonschema."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from chartship.config import Config
+from chartship.errors import ChartError
+
+SCHEMA_FILE = "values.schema.json"
+DEFAULTS = "defaults"
+
+
+@dataclass(frozen=True)
+class Stack:
+    """One environment's values files for one chart (values.yaml is implied first)."""
+
+    env: str
+    files: tuple[str, ...]
+
+
+def stacks(cfg: Config, chart_dir: Path) -> list[Stack]:
+    """The defaults run plus every environment with at least one of its files in this chart."""
+    result = [Stack(DEFAULTS, ())]
+    for env, files in cfg.environments.items():
+        present = tuple(f for f in files if (chart_dir / f).is_file())
+        if present:
+            result.append(Stack(env, present))
+    return result
+
+
+def plain(data: Any) -> Any:
+    """ruamel's round-trip types as plain JSON-like Python values."""
+    if isinstance(data, Mapping):
+        return {str(k): plain(v) for k, v in data.items()}
+    if isinstance(data, list):
+        return [plain(v) for v in data]
+    if isinstance(data, bool) or data is None:
+        return data
+    if isinstance(data, int):
+        return int(data)
+    if isinstance(data, float):
+        return float(data)
+    return str(data)
+
+
+def merge(base: Any, over: Any) -> Any:
+    """helm's coalescing: maps merge key by key, anything else replaces, null deletes a key."""
+    if not isinstance(base, dict) or not isinstance(over, dict):
+        return over
+    result = dict(base)
+    for key, value in over.items():
+        if value is None:
+            result.pop(key, None)
+        elif isinstance(value, dict) and isinstance(result.get(key), dict):
+            result[key] = merge(result[key], value)
+        else:
+            result[key] = value
+    return result
+
+
+def _load(text: str, where: str) -> Any:
+    """YAML 1.1 like helm's parser (yes/no are booleans), with libyaml when available for speed."""
+    import yaml
+
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    try:
+        return yaml.load(text, Loader=loader)  # noqa: S506 - a safe loader
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark
+        pos = f":{mark.line + 1}:{mark.column + 1}" if mark is not None else ""
+        raise ChartError(f"{where}{pos}: invalid YAML ({exc.problem}); fix the syntax") from None
+    except yaml.YAMLError as exc:
+        raise ChartError(f"{where}: invalid YAML ({exc}); fix the syntax") from None
+
+
+def load_values(chart_dir: Path, rel: str, name: str) -> dict[str, Any]:
+    path = chart_dir / name
+    if not path.is_file():
+        return {}
+    where = f"{rel}/{name}"
+    try:
+        data = _load(path.read_text(encoding="utf-8"), where)
+    except UnicodeDecodeError:
+        raise ChartError(f"{where}: not UTF-8 text; save it as UTF-8") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ChartError(f"{where}: the top level must be a mapping of values")
+    result: dict[str, Any] = plain(data)
+    return result
+
+
+def _path_text(path: Sequence[Any]) -> str:
+    text = "$"
+    for part in path:
+        text += f"[{part}]" if isinstance(part, int) else f".{part}"
+    return text
+
+
+def _has(data: Any, path: Sequence[Any]) -> bool:
+    node = data
+    for part in path:
+        in_map = isinstance(node, dict) and part in node
+        in_list = isinstance(node, list) and isinstance(part, int) and part < len(node)
+        if not (in_map or in_list):
+            return False
+        node = node[part]
+    return True
+
+
+def _blame(layers: Sequence[tuple[str, dict[str, Any]]], path: Sequence[Any]) -> str:
+    """The last file of the stack that sets ``path`` (or the deepest part of it that exists)."""
+    for depth in range(len(path), 0, -1):
+        for name, data in reversed(layers):
+            if _has(data, path[:depth]):
+                return str(name)
+    return str(layers[-1][0])
+
+
+def validate(chart_dir: Path, rel: str, stack: Stack) -> list[str] | None:
+    """Schema problems of one merged stack, or None when the chart has no values.schema.json."""
+    schema_path = chart_dir / SCHEMA_FILE
+    if not schema_path.is_file():
+        return None
+    from jsonschema import exceptions, validators
+
+    try:
+        schema = json.loads(schema_path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        return [f"{rel}/{SCHEMA_FILE}: not valid JSON ({exc}); fix the file"]
+    if not isinstance(schema, dict):
+        return [f"{rel}/{SCHEMA_FILE}: the schema must be a JSON object"]
+    cls = validators.validator_for(schema, default=validators.Draft7Validator)
+    try:
+        cls.check_schema(schema)
+    except exceptions.SchemaError as exc:
+        return [f"{rel}/{SCHEMA_FILE}: not a valid JSON schema ({exc.message}) at {_path_text(exc.absolute_path)}"]
+    layers: list[tuple[str, dict[str, Any]]] = []
+    try:
+        for name in ("values.yaml", *stack.files):
+            layers.append((name, load_values(chart_dir, rel, name)))
+    except ChartError as exc:
+        return [str(exc)]
+    merged: dict[str, Any] = {}
+    for _name, data in layers:
+        merged = merge(merged, data)
+    problems = []
+    for err in sorted(cls(schema).iter_errors(merged), key=lambda e: (list(map(str, e.absolute_path)), e.message)):
+        path = list(err.absolute_path)
+        problems.append(f"{rel} {_blame(layers, path)}: {_path_text(path)}: {err.message}")
+    return problems

@@ -1,0 +1,1 @@
+"""Clusters: helm releases (install, upgrade, rollback, status, history), providers (kind, kwok, existing), the cluster test."""

@@ -1,0 +1,131 @@
+"""The cluster test, per chart in a fresh namespace: install the previous published version
+(if there is one), upgrade to the working tree with values-test.yaml, helm test, roll back,
+uninstall. On failure it prints the namespace's events, pod status and logs."""
+
+from __future__ import annotations
+
+import secrets
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass
+
+from chartship.charts import chart as chartmod
+from chartship.cluster import releases
+from chartship.cluster.providers import Cluster
+from chartship.config import Config, Target
+from chartship.errors import ChartshipError
+from chartship.publish import push
+from chartship.tools import kubectl
+from chartship.version import semver, versionfile
+
+TEST_VALUES = "values-test.yaml"
+
+
+@dataclass
+class Step:
+    chart: str
+    step: str
+    status: str  # ok | failed | skipped
+    seconds: float
+    message: str = ""
+
+    def as_dict(self) -> dict[str, object]:
+        return asdict(self)
+
+
+def previous_version(cfg: Config, chart: str, target: Target | None) -> tuple[str | None, str]:
+    """The highest published version below the working tree's, and why there is none."""
+    if target is None:
+        return None, "no target to look for a previous version"
+    from chartship.publish import deploy
+    from chartship.tools import registry_server
+
+    port = deploy.local_port(target)
+    if port is not None and not registry_server.answering(target.host.partition(":")[0], port):
+        return None, f"the local registry ({target.url}) is not running"
+    current = versionfile.read_version(cfg.version_file)
+    try:
+        with push.session(cfg.root, target, login_helm=False) as s:
+            tags = s.client.tags(s.repository(chart))
+    except ChartshipError as exc:
+        return None, f"could not list published versions ({exc})"
+    older = []
+    for tag in tags:
+        try:
+            v = semver.parse(semver.from_oci_tag(tag))
+        except ChartshipError:
+            continue  # alias tags such as latest
+        if v < current:
+            older.append(v)
+    if not older:
+        return None, f"no published version below {current} on {target.url}"
+    return str(max(older)), ""
+
+
+def run_chart(cfg: Config, ch: chartmod.Chart, cluster: Cluster, target: Target | None,
+              log: Callable[[str], None], timeout: str = "3m") -> list[Step]:
+    namespace = f"ct-{ch.name}-{secrets.token_hex(3)}"[:63]
+    place = releases.Place(ch.name, namespace, cluster.context, {"KUBECONFIG": str(cluster.kubeconfig)})
+    test_values = (ch.path / TEST_VALUES,) if (ch.path / TEST_VALUES).is_file() else ()
+    steps: list[Step] = []
+
+    def step(name: str, action: Callable[[], str]) -> bool:
+        started = time.monotonic()
+        try:
+            message = action()
+        except ChartshipError as exc:
+            steps.append(Step(ch.name, name, "failed", time.monotonic() - started, str(exc)))
+            log(f"{ch.name}: {name} failed: {exc}")
+            for line in kubectl.diagnostics(cfg.root, cluster.kubeconfig, namespace, cluster.context):
+                log(f"  {line}")
+            return False
+        steps.append(Step(ch.name, name, "ok", time.monotonic() - started, message))
+        log(f"{ch.name}: {name} ok {message}".rstrip())
+        return True
+
+    previous, why = previous_version(cfg, ch.name, target)
+    try:
+        if previous:
+            ok = step("install previous", lambda: _describe(releases.upgrade(cfg, ch, place, None, "oci", previous, target,
+                                                                            timeout, test_values)))
+        else:
+            steps.append(Step(ch.name, "install previous", "skipped", 0.0, why))
+            ok = step("install", lambda: _describe(releases.upgrade(cfg, ch, place, None, "local", None, None, timeout,
+                                                                   test_values)))
+        ok = ok and step("upgrade", lambda: _describe(releases.upgrade(cfg, ch, place, None, "local", None, None, timeout,
+                                                                      test_values)))
+        ok = ok and step("helm test", lambda: _test_summary(releases.test(cfg, place, timeout)))
+        ok = ok and step("rollback", lambda: _describe(releases.rollback(cfg, place, None, timeout)))
+        if releases.last_revision(cfg, place) is not None:
+            step("uninstall", lambda: _uninstall(cfg, place, timeout))
+        else:
+            steps.append(Step(ch.name, "uninstall", "skipped", 0.0, "nothing is installed"))
+    finally:
+        kubectl.delete_namespace(cfg.root, cluster.kubeconfig, namespace, cluster.context)
+    return steps
+
+
+def _uninstall(cfg: Config, place: releases.Place, timeout: str) -> str:
+    releases.uninstall(cfg, place, timeout)
+    return ""
+
+
+def _describe(out: releases.Outcome) -> str:
+    return f"({out.chart} {out.version}, revision {out.revision}, {out.status})"
+
+
+def _test_summary(stdout: str) -> str:
+    passed = [ln.split(":", 1)[1].strip() for ln in stdout.splitlines() if ln.startswith("TEST SUITE:")]
+    phases = [ln.split(":", 1)[1].strip() for ln in stdout.splitlines() if ln.strip().startswith("Phase:")]
+    return f"({', '.join(passed)}: {', '.join(phases) or 'no test hooks'})" if passed else ""
+
+
+def run(cfg: Config, charts: Sequence[chartmod.Chart], cluster: Cluster, target: Target | None,
+        log: Callable[[str], None]) -> list[Step]:
+    """Every chart in turn; a chart's failure does not stop the others."""
+    steps: list[Step] = []
+    for ch in charts:
+        steps += run_chart(cfg, ch, cluster, target, log)
+    return steps
+
+

@@ -1,0 +1,135 @@
+"""A fast, read-only answer to "does every chart agree with the version file?".
+
+:func:`in_step` returns True only when it can prove that :func:`chartship.version.check`
+would find nothing: it reads invoke.yaml, the version file and every Chart.yaml with
+:mod:`chartship.quickyaml` and compares the same fields (``version``, ``appVersion``
+where it follows, and the ``version`` of file:// dependencies on charts of this
+repository). Whenever anything is unusual -- a setting given by environment, YAML
+outside the reader's subset, a value that is not a plain string, a mismatch -- it
+returns False and the caller runs the full check, which reports (or refuses) exactly
+as ``invoke version.check`` does. It never writes anything.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+
+from chartship.hooks import quickyaml
+
+# The same names and defaults as chartship.config (tests/test_hooks_quick.py keeps them equal).
+CONFIG_FILE = "invoke.yaml"
+SECTION = "chartship"
+VERSION_FILE = "version"
+DEFAULT_CHARTS_DIR = "charts"
+DEFAULT_APP_VERSION = "follow"
+APP_VERSION_MODES = ("follow", "pinned")
+ENV_SETTINGS = ("CHARTSHIP_CHARTS_DIR", "CHARTSHIP_APP_VERSION")
+
+
+class _Decline(Exception):
+    """Not provably in step: let the full check decide."""
+
+
+def _mapping(value: object) -> dict[str, object]:
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise _Decline
+    return value
+
+
+def _mode(value: object) -> str:
+    if value not in APP_VERSION_MODES:
+        raise _Decline
+    return str(value)
+
+
+def _settings(root: Path) -> tuple[str, list[str] | None, str, dict[str, str]]:
+    """(charts dir, charts.only, default appVersion mode, per-chart modes) from invoke.yaml."""
+    path = root / CONFIG_FILE
+    data = quickyaml.load(path.read_text(encoding="utf-8")) if path.exists() else None
+    section = _mapping(_mapping(data).get(SECTION))
+    charts = _mapping(section.get("charts"))
+    charts_dir = charts.get("dir", DEFAULT_CHARTS_DIR)
+    if not isinstance(charts_dir, str) or not charts_dir.strip() or os.path.isabs(charts_dir) or ".." in charts_dir.split("/"):
+        raise _Decline
+    only = charts.get("only")
+    if only is not None and (not isinstance(only, list) or not all(isinstance(n, str) and n for n in only)):
+        raise _Decline
+    default_mode = _mode(section.get("app_version", DEFAULT_APP_VERSION))
+    modes: dict[str, str] = {}
+    for chart, own in _mapping(charts.get("settings")).items():
+        own = _mapping(own)
+        modes[chart] = _mode(own["app_version"]) if "app_version" in own else default_mode
+    return charts_dir, only, default_mode, modes
+
+
+def _version(root: Path) -> str:
+    """The version file's text when it is one valid semantic version (and nothing else)."""
+    from chartship.errors import VersionError
+    from chartship.version import semver
+
+    raw = (root / VERSION_FILE).read_bytes().decode("utf-8")
+    body = raw[:-1] if raw.endswith("\n") else raw
+    if not body or "\n" in body or "\r" in body:
+        raise _Decline
+    try:
+        canonical = str(semver.parse(body))
+    except VersionError:
+        raise _Decline from None
+    if canonical != body:
+        raise _Decline
+    return body
+
+
+def _chart_dirs(base: str, only: list[str] | None) -> list[str]:
+    if only is not None:
+        dirs = [os.path.join(base, name) for name in only]
+        if not all(os.path.isfile(os.path.join(d, "Chart.yaml")) for d in dirs):
+            raise _Decline
+        return dirs
+    if not os.path.isdir(base):
+        return []
+    return sorted(e.path for e in os.scandir(base) if e.is_dir() and os.path.isfile(os.path.join(e.path, "Chart.yaml")))
+
+
+def _in_step(root: Path, environ: Mapping[str, str]) -> bool:
+    if any(environ.get(name) for name in ENV_SETTINGS):
+        raise _Decline
+    charts_dir, only, default_mode, modes = _settings(root)
+    expected = _version(root)
+    dirs = _chart_dirs(os.path.join(root, charts_dir), only)
+    names = {os.path.basename(d) for d in dirs}
+    if not set(modes) <= names:
+        raise _Decline  # the full check names the unknown chart
+    real = {os.path.realpath(d) for d in dirs}
+    for d in dirs:
+        with open(os.path.join(d, "Chart.yaml"), encoding="utf-8") as fh:
+            data = quickyaml.load(fh.read())
+        if not isinstance(data, dict) or data.get("version") != expected:
+            raise _Decline
+        if modes.get(os.path.basename(d), default_mode) == "follow" and data.get("appVersion") != expected:
+            raise _Decline
+        deps = data.get("dependencies")
+        if deps is None:
+            continue
+        if not isinstance(deps, list):
+            raise _Decline
+        for dep in deps:
+            if not isinstance(dep, dict) or not isinstance(dep.get("repository", ""), str):
+                raise _Decline
+            repo = str(dep.get("repository", ""))
+            local = repo.startswith("file://") and os.path.realpath(os.path.join(d, repo[len("file://"):])) in real
+            if local and dep.get("version") != expected:
+                raise _Decline
+    return True
+
+
+def in_step(root: Path, environ: Mapping[str, str] | None = None) -> bool:
+    """True when every managed Chart.yaml field provably equals the version file."""
+    try:
+        return _in_step(root, os.environ if environ is None else environ)
+    except (_Decline, quickyaml.Unsupported, OSError, UnicodeDecodeError):
+        return False

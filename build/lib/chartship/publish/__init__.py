@@ -1,0 +1,1 @@
+"""Publishing: look up, push, verify and alias packages; deploy(); release notes."""

@@ -1,0 +1,1 @@
+"""Talking to OCI registries: the client, the retry policy, ECR, credentials and login sessions."""

@@ -1,0 +1,77 @@
+"""The invoke Collection. Task modules import library modules lazily so that
+`invoke --list` stays fast."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from types import ModuleType
+
+from invoke.collection import Collection
+
+from chartship.tasks import (
+    cluster_tasks,
+    config_tasks,
+    docs_tasks,
+    helm_tasks,
+    hooks_tasks,
+    init_tasks,
+    publish_tasks,
+    registry_tasks,
+    release_tasks,
+    setup_tasks,
+    tools_tasks,
+    validate_tasks,
+    version_tasks,
+)
+
+
+def namespace(root: Path | None) -> Collection:
+    """chartship's tasks. ``root`` is the repository (a tasks.py passes its own folder); None (the
+    ``chartship`` command) finds it from the current folder when a task needs it."""
+    _guard_invoke_yaml()
+    ns = Collection()
+    ns.add_collection(Collection.from_module(version_tasks, name="version"))
+    ns.add_collection(Collection.from_module(tools_tasks, name="tools"))
+    ns.add_collection(Collection.from_module(config_tasks, name="config"))
+    ns.add_collection(Collection.from_module(registry_tasks, name="registry"))
+    ns.add_collection(Collection.from_module(cluster_tasks, name="cluster"))
+    ns.add_collection(Collection.from_module(hooks_tasks, name="hooks"))
+    ns.add_task(Collection.from_module(setup_tasks).tasks["setup-dev"])  # top level: `invoke setup-dev`
+    ns.add_task(Collection.from_module(init_tasks).tasks["init"])  # top level: `chartship init [PATH]`
+    # The helm namespace gathers the task modules that work on charts: add a module to this call.
+    ns.add_collection(_merged("helm", helm_tasks, docs_tasks, publish_tasks, release_tasks, validate_tasks))
+    if root is not None:
+        ns.configure({"chartship_root": str(root)})
+    return ns
+
+
+def _merged(name: str, *modules: ModuleType) -> Collection:
+    """One namespace made of the tasks of several modules."""
+    coll = Collection(name)
+    for module in modules:
+        for task_obj in Collection.from_module(module).tasks.values():
+            coll.add_task(task_obj)
+    return coll
+
+
+def _guard_invoke_yaml() -> None:
+    """invoke parses invoke.yaml itself, after loading tasks.py; turn its YAML
+    errors into our one-line message instead of a traceback."""
+    from invoke.config import Config
+    from invoke.vendor import yaml
+
+    original = Config._load_yaml
+
+    def load_yaml(self: Config, path: os.PathLike[str]) -> object:
+        try:
+            return original(self, path)
+        except yaml.YAMLError as exc:
+            mark = getattr(exc, "problem_mark", None)
+            pos = f":{mark.line + 1}:{mark.column + 1}" if mark is not None else ""
+            problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+            print(f"error: {Path(path).name}{pos}: invalid YAML ({problem}); fix the syntax", file=sys.stderr)
+            raise SystemExit(2) from None
+
+    Config._load_yaml = load_yaml  # type: ignore[method-assign]

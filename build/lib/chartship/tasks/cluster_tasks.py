@@ -1,0 +1,41 @@
+"""invoke cluster.test: install, upgrade, helm test, roll back and uninstall each chart in a real cluster."""
+
+from __future__ import annotations
+
+from invoke.context import Context
+from invoke.tasks import task
+
+from chartship.tasks.common import config, edge
+
+
+@task(iterable=["chart"], help={
+    "provider": "kind (needs docker), kwok (no docker), or existing (current kube context, allow-listed); "
+                "default: kind where docker and kind exist, else kwok",
+    "keep": "keep the created cluster afterwards (its KUBECONFIG is printed)",
+    "chart": "only this chart (repeatable; default: every chart)",
+    "target": "where to look for the previous published version (default: default_target)",
+    "json": "print the steps as JSON"})
+@edge
+def test(c: Context, provider: str = "", keep: bool = False, chart: list[str] | None = None, target: str = "",
+         json: bool = False) -> None:
+    """Per chart in a fresh namespace: install previous version, upgrade to the working tree, helm test, rollback."""
+    from chartship import report
+    from chartship.charts import chart as chartmod
+    from chartship.cluster import clustertest, providers
+    from chartship.config import release_target
+    from chartship.errors import CheckFailed
+
+    cfg = config(c, default_target=target or None)
+    charts = chartmod.discover(cfg, chart or [])
+    chosen = provider or providers.default_provider(cfg.root)
+    report.note(f"cluster test with provider {chosen}: {', '.join(ch.name for ch in charts)}")
+    with providers.provide(cfg, chosen, keep, log=report.note) as cl:
+        steps = clustertest.run(cfg, charts, cl, release_target(cfg), report.note)
+    if json:
+        report.emit_json({"provider": chosen, "ok": all(s.status != "failed" for s in steps),
+                          "steps": [s.as_dict() for s in steps]})
+    else:
+        report.table(f"cluster test ({chosen})", ["chart", "step", "result", "seconds", "note"],
+                     [(s.chart, s.step, s.status, f"{s.seconds:.1f}", s.message) for s in steps])
+    if any(s.status == "failed" for s in steps):
+        raise CheckFailed("" if json else "cluster test failed (events, pod status and logs are above)")

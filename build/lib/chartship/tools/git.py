@@ -1,0 +1,154 @@
+"""The only module that runs ``git``."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+
+from chartship import proc
+
+
+def _git(root: Path, *args: str) -> str | None:
+    try:
+        result = proc.run(["git", *args], cwd=root)
+    except FileNotFoundError:
+        return None
+    return result.stdout.strip() if result.ok and result.stdout.strip() else None
+
+
+def current_branch(root: Path, environ: Mapping[str, str] | None = None) -> str | None:
+    """CI's branch (GitHub Actions, GitLab CI) or git's current branch; None when detached/unknown."""
+    env = os.environ if environ is None else environ
+    for var in ("GITHUB_HEAD_REF", "GITHUB_REF_NAME", "CI_COMMIT_REF_NAME"):
+        if env.get(var):
+            return env[var]
+    branch = _git(root, "rev-parse", "--abbrev-ref", "HEAD")
+    return None if branch in (None, "HEAD") else branch
+
+
+def short_sha(root: Path, environ: Mapping[str, str] | None = None) -> str | None:
+    env = os.environ if environ is None else environ
+    if env.get("GITHUB_SHA"):
+        return env["GITHUB_SHA"][:7]
+    return _git(root, "rev-parse", "--short=7", "HEAD")
+
+
+def run_number(environ: Mapping[str, str] | None = None) -> str | None:
+    env = os.environ if environ is None else environ
+    for var in ("GITHUB_RUN_NUMBER", "CI_PIPELINE_IID"):
+        if env.get(var):
+            return env[var]
+    return None
+
+
+def version() -> str | None:
+    """``git --version``'s number, or None when git is missing."""
+    try:
+        result = proc.run(["git", "--version"])
+    except FileNotFoundError:
+        return None
+    return result.stdout.strip().removeprefix("git version ") if result.ok else None
+
+
+# ------------------------------------------------------------ pipeline: changes, times, patches
+
+def run(root: Path, *args: str, env: Mapping[str, str] | None = None) -> proc.Result:
+    """``git ARGS`` in ``root``; a missing git is a ToolError."""
+    from chartship.errors import ToolError
+
+    try:
+        return proc.run(["git", *args], cwd=root, env=env)
+    except FileNotFoundError:
+        raise ToolError("git not found: install git (the changed-chart selection and package times need it)") from None
+
+
+def is_work_tree(root: Path) -> bool:
+    result = run(root, "rev-parse", "--is-inside-work-tree")
+    return result.ok and result.stdout.strip() == "true"
+
+
+def is_shallow(root: Path) -> bool:
+    result = run(root, "rev-parse", "--is-shallow-repository")
+    return result.ok and result.stdout.strip() == "true"
+
+
+def resolve_commit(root: Path, ref: str) -> str | None:
+    """The commit ``ref`` names (a branch, tag, sha, or origin/REF), or None."""
+    for candidate in (ref, f"origin/{ref}"):
+        result = run(root, "rev-parse", "--verify", "--quiet", "--end-of-options", f"{candidate}^{{commit}}")
+        if result.ok and result.stdout.strip():
+            return result.stdout.strip()
+    return None
+
+
+def merge_base(root: Path, a: str, b: str) -> str | None:
+    result = run(root, "merge-base", a, b)
+    return result.stdout.strip() if result.ok and result.stdout.strip() else None
+
+
+def _paths(result: proc.Result, what: str) -> list[str]:
+    from chartship.errors import ToolError
+
+    if not result.ok:
+        raise ToolError(f"git {what} failed: {proc.first_line(result.stderr)}")
+    return [p for p in result.stdout.split("\0") if p]
+
+
+def changed_since(root: Path, commit: str) -> list[str]:
+    """Files (relative to ``root``) that differ between ``commit`` and the working tree,
+    committed, staged or not, plus untracked files that are not ignored."""
+    diff = run(root, "diff", "--name-only", "--no-renames", "--relative", "-z", commit, "--")
+    untracked = run(root, "ls-files", "--others", "--exclude-standard", "-z", "--", ".")
+    return sorted({*_paths(diff, "diff"), *_paths(untracked, "ls-files")})
+
+
+def last_commit_time(root: Path, *paths: str) -> int | None:
+    """Unix time of the last commit touching any of ``paths`` (None outside git or never committed)."""
+    result = run(root, "log", "-1", "--format=%ct", "--", *paths)
+    text = result.stdout.strip()
+    return int(text) if result.ok and text.isdigit() else None
+
+
+def last_commit(root: Path, *paths: str) -> str | None:
+    result = run(root, "log", "-1", "--format=%H", "--", *paths)
+    return result.stdout.strip() if result.ok and result.stdout.strip() else None
+
+
+def shallow_boundaries(root: Path) -> set[str]:
+    """Commits whose parents a shallow clone does not have."""
+    result = run(root, "rev-parse", "--git-path", "shallow")
+    if not result.ok:
+        return set()
+    path = Path(result.stdout.strip())
+    path = path if path.is_absolute() else root / path
+    return set(path.read_text().split()) if path.is_file() else set()
+
+
+def apply_patch(directory: Path, patch: Path) -> proc.Result:
+    """``git apply`` of ``patch`` inside ``directory`` (a plain folder, not a repository)."""
+    env = {"GIT_CEILING_DIRECTORIES": str(directory.parent)}
+    return run(directory, "apply", "--whitespace=nowarn", str(patch), env=env)
+
+
+# ------------------------------------------------------------ hooks: staged files, files at a commit
+
+def has_commits(root: Path) -> bool:
+    """False in a repository whose first commit is still to be made."""
+    return run(root, "rev-parse", "--verify", "--quiet", "HEAD^{commit}").ok
+
+
+def staged_paths(root: Path) -> list[str]:
+    """Files staged for the next commit (added, modified or deleted), relative to ``root``."""
+    return _paths(run(root, "diff", "--cached", "--name-only", "--no-renames", "--relative", "-z"), "diff --cached")
+
+
+def paths_between(root: Path, old: str, new: str) -> list[str]:
+    """Files that differ between commits ``old`` and ``new``, relative to ``root``."""
+    return _paths(run(root, "diff", "--name-only", "--no-renames", "--relative", "-z", old, new, "--"), "diff")
+
+
+def file_at(root: Path, commit: str, path: str) -> str | None:
+    """The text of ``path`` (relative to ``root``) in ``commit``; None when the commit has no such file."""
+    result = run(root, "show", f"{commit}:./{path}")
+    return result.stdout if result.ok else None

@@ -1,0 +1,78 @@
+"""yamllint over chart YAML files (templates/ and vendored charts/ excluded), in one process.
+
+The repository's ``.yamllint`` / ``.yamllint.yaml`` / ``.yamllint.yml`` is used when
+present; otherwise :data:`BUILTIN_CONFIG`.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from chartship import proc
+from chartship.errors import ToolError
+
+CONFIG_NAMES = (".yamllint", ".yamllint.yaml", ".yamllint.yml")
+BUILTIN_CONFIG = """\
+extends: default
+rules:
+  document-start: disable
+  line-length: {max: 160, level: warning}
+  comments: {min-spaces-from-content: 1}
+  comments-indentation: disable
+  truthy: {allowed-values: ["true", "false"], check-keys: false}
+  indentation: {spaces: consistent, indent-sequences: whatever}
+"""
+_LINE = re.compile(r"^(?P<file>.+?):(?P<line>\d+):(?P<col>\d+): \[(?P<level>error|warning)\] (?P<msg>.*)$")
+SKIP_DIRS = {"templates", "charts"}
+
+
+@dataclass(frozen=True)
+class Problem:
+    file: Path
+    line: int
+    col: int
+    level: str
+    message: str
+
+
+def chart_files(chart_dir: Path) -> list[Path]:
+    """YAML files of a chart, outside templates/ and charts/ (vendored subcharts)."""
+    found = []
+    for p in sorted(chart_dir.rglob("*")):
+        rel = p.relative_to(chart_dir).parts
+        if p.is_file() and p.suffix in {".yaml", ".yml"} and not (len(rel) > 1 and rel[0] in SKIP_DIRS):
+            found.append(p)
+    return found
+
+
+def config_args(root: Path) -> tuple[list[str], str]:
+    """yamllint arguments selecting the config, and a description of it."""
+    for name in CONFIG_NAMES:
+        if (root / name).is_file():
+            return ["-c", str(root / name)], name
+    return ["-d", BUILTIN_CONFIG], "built-in config"
+
+
+def run(root: Path, files: Sequence[Path]) -> list[Problem]:
+    """yamllint (this Python's module, one process) over ``files``; problems in file order."""
+    if not files:
+        return []
+    args, _desc = config_args(root)
+    try:
+        result = proc.run([sys.executable, "-m", "yamllint", "-f", "parsable", *args, *map(str, files)], cwd=root,
+                          timeout=600)
+    except OSError as exc:
+        raise ToolError(f"cannot run yamllint ({exc}); reinstall chartship's requirements") from None
+    problems = []
+    for line in result.stdout.splitlines():
+        m = _LINE.match(line)
+        if m:
+            problems.append(Problem(Path(m["file"]), int(m["line"]), int(m["col"]), m["level"], m["msg"]))
+    if result.returncode not in (0, 1) or (result.returncode == 1 and not problems):
+        raise ToolError(f"yamllint failed: {proc.first_line(result.stderr or result.stdout)}; "
+                        "check the yamllint config (or `pip install -r requirements.txt`)")
+    return problems

@@ -1,0 +1,1 @@
+"""Validation of rendered manifests: render, Kubernetes and CRD schemas, security rules, allowlist."""

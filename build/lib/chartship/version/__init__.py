@@ -1,0 +1,1 @@
+"""Versions: semver, the version file, tag templates, and keeping Chart.yaml in step."""

@@ -69,7 +69,11 @@ class Installed:
 @pytest.fixture(scope="session")
 def installed(tmp_path_factory: pytest.TempPathFactory, project_root: Path) -> Installed:
     out = tmp_path_factory.mktemp("wheel")
-    build = subprocess.run([sys.executable, "-m", "pip", "wheel", str(project_root), "--no-deps", "--no-build-isolation",
+    src = tmp_path_factory.mktemp("src")  # setuptools writes build/ and *.egg-info beside the sources: not in the checkout
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy2(project_root / name, src / name)
+    shutil.copytree(project_root / "chartship", src / "chartship", ignore=shutil.ignore_patterns("__pycache__"))
+    build = subprocess.run([sys.executable, "-m", "pip", "wheel", str(src), "--no-deps", "--no-build-isolation",
                             "--no-index", "-q", "-w", str(out)], capture_output=True, text=True, timeout=600, check=False,
                            cwd=out)
     assert build.returncode == 0, build.stderr

@@ -1,1 +1,0 @@
-"""Build: the temporary workspace (patches, dependencies), lint, reproducible packages, the build cache."""

@@ -1,1 +1,0 @@
-"""Charts as they are in the working tree: the one Chart.yaml reader, values sets, changed charts, image tags, READMEs."""

@@ -1,1 +1,0 @@
-"""Clusters: helm releases (install, upgrade, rollback, status, history), providers (kind, kwok, existing), the cluster test."""

@@ -1,1 +1,0 @@
-"""Publishing: look up, push, verify and alias packages; deploy(); release notes."""

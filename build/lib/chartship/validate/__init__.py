@@ -1,1 +1,0 @@
-"""Validation of rendered manifests: render, Kubernetes and CRD schemas, security rules, allowlist."""

@@ -1,1 +1,0 @@
-"""Versions: semver, the version file, tag templates, and keeping Chart.yaml in step."""

@@ -1,6 +1,6 @@
-"""nox sessions. They run in the environment `ci/bootstrap` prepared (.venv), so
-they start instantly; run them as `ci/bootstrap nox -s lint tests` or, after set-up,
-`.venv/bin/nox -s ...`."""
+"""nox sessions. The chart sessions (chart_checks, template) are those `chartship init` writes
+(chartship/data/templates/noxfile.py.tmpl); lint adds this repository's code checks, tests its suite.
+They run in the environment `ci/bootstrap` prepared (.venv): `ci/bootstrap nox -s lint template tests`."""
 
 from __future__ import annotations
 
@@ -11,36 +11,44 @@ from pathlib import Path
 import nox
 
 ROOT = Path(__file__).resolve().parent
-# Sessions use the tools of the environment nox runs in (.venv) and the pinned helm.
+# the tools of the environment nox runs in, and the pinned helm (`chartship tools.install`)
 os.environ["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), str(ROOT / ".tools" / "bin"), os.environ["PATH"]])
 nox.options.sessions = ["lint", "template", "unittest", "tests"]
 nox.options.default_venv_backend = "none"
 nox.options.error_on_missing_interpreters = True
 
 
+def chart_checks(session: nox.Session) -> None:
+    """Version file == charts, helm lint --strict on every chart, chart READMEs up to date."""
+    session.run("python", "-m", "chartship", "version.check")
+    session.run("python", "-m", "chartship", "helm.lint", "--all")
+    session.run("python", "-m", "chartship", "helm.docs", "--check")
+
+
 @nox.session
 def lint(session: nox.Session) -> None:
-    """ruff, mypy --strict, version file == charts, yamllint, helm.lint --all, helm.docs --check, workflow schema."""
+    """ruff, mypy --strict, the chart checks, yamllint, workflow schema."""
     session.run("ruff", "check", "chartship", "tests", "bench", "tasks.py", "noxfile.py")
     session.run("mypy", "--strict", "chartship")
-    session.run("invoke", "version.check")
+    chart_checks(session)
     session.run("yamllint", "-c", ".yamllint.yaml", *_repo_yaml())
-    session.run("invoke", "helm.lint", "--all")
-    session.run("invoke", "helm.docs", "--check")
-    session.run("invoke", "docs.reference", "--check")
+    session.run("python", "-m", "chartship", "docs.reference", "--check")
     workflows = sorted(str(p.relative_to(ROOT)) for p in (ROOT / ".github" / "workflows").glob("*.y*ml"))
     actions = sorted(str(p.relative_to(ROOT)) for p in (ROOT / ".github" / "actions").glob("*/action.y*ml"))
     # check-jsonschema ships the GitHub workflow and action schemas: no network needed
     session.run("check-jsonschema", "--builtin-schema", "vendor.github-workflows", *workflows)
     session.run("check-jsonschema", "--builtin-schema", "vendor.github-actions", *actions)
+    templates = sorted(str(p.relative_to(ROOT)) for p in (ROOT / "chartship" / "data" / "templates" / "workflows").glob("*.tmpl"))
+    session.run("check-jsonschema", "--default-filetype", "yaml", "--builtin-schema", "vendor.github-workflows", *templates)
 
 
 def _repo_yaml() -> list[str]:
-    """Chart YAML outside templates/ (chartship.tools.yamllint's selection), argocd/, .github/ and ci/."""
+    """Chart YAML outside templates/ (the yaml-syntax hook's selection), argocd/, .github/ and the package data."""
     from chartship.tools.yamllint import chart_files
 
     charts = [p for d in sorted((ROOT / "charts").iterdir()) if (d / "Chart.yaml").is_file() for p in chart_files(d)]
-    return [str(p.relative_to(ROOT)) for p in charts] + [d for d in ("argocd", ".github", "ci") if (ROOT / d).is_dir()]
+    others = [d for d in ("argocd", ".github", "chartship/data") if (ROOT / d).is_dir()]
+    return [str(p.relative_to(ROOT)) for p in charts] + others
 
 
 @nox.session
@@ -49,7 +57,7 @@ def tests(session: nox.Session, helm: str) -> None:
     """pytest against real helm 3 and helm 4 (HELM_BIN=.tools/bin/helm3 or helm4)."""
     helm_bin = ROOT / ".tools" / "bin" / f"helm{helm}"
     if not helm_bin.exists():
-        session.error(f"{helm_bin} is missing: run ci/bootstrap (or invoke tools.install)")
+        session.error(f"{helm_bin} is missing: run ci/bootstrap (or chartship tools.install)")
     workers = os.environ.get("PYTEST_WORKERS", "auto")
     session.run("pytest", "-n", workers, "--dist", "loadfile", *session.posargs, env={"HELM_BIN": str(helm_bin)})
 
@@ -61,7 +69,7 @@ def template(session: nox.Session, helm: str) -> None:
     helm_bin = ROOT / ".tools" / "bin" / f"helm{helm}"
     if not helm_bin.exists():
         session.error(f"{helm_bin} is missing: run ci/bootstrap (or invoke tools.install)")
-    session.run("invoke", "helm.validate", *session.posargs, env={"HELM_BIN": str(helm_bin)})
+    session.run("python", "-m", "chartship", "helm.validate", *session.posargs, env={"HELM_BIN": str(helm_bin)})
 
 
 @nox.session
@@ -78,7 +86,7 @@ def unittest(session: nox.Session, helm: str) -> None:
 @nox.session
 def kind_test(session: nox.Session) -> None:
     """Cluster test: `nox -s kind_test -- --provider kind|existing|kwok [--keep] [--chart NAME]`."""
-    session.run("invoke", "cluster.test", *session.posargs)
+    session.run("python", "-m", "chartship", "cluster.test", *session.posargs)
 
 
 @nox.session

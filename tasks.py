@@ -1,4 +1,7 @@
-"""chartship tasks. All logic lives in the chartship package; run `invoke --list`."""
+"""chartship tasks: `invoke --list` (or `chartship --list`). Written by `chartship init`.
+
+Add this repository's own tasks below (`@task def x(c): ...` then `ns.add_task(x)`); they
+appear next to chartship's."""
 
 from pathlib import Path
 

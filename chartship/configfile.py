@@ -34,7 +34,8 @@ DEFAULT_ENVIRONMENTS: dict[str, list[str]] = {
 }
 TOP_KEYS = {"charts", "package_name", "app_version", "base_branch", "default_target", "jobs", "targets", "environments",
             "cluster_contexts", "kubernetes_versions", "retries", "retry_backoff", "latest_prereleases",
-            "unittest", "signing"}  # these two: chartship.settings
+            "validate", "unittest", "signing"}  # the last two: chartship.settings
+VALIDATE_KEYS = {"crd_schemas"}
 # kube contexts the `existing` cluster-test provider may use: local throwaway clusters only, unless configured
 DEFAULT_CLUSTER_CONTEXTS = ("kind-*", "k3d-*", "kwok-*", "minikube", "docker-desktop", "rancher-desktop", "colima*",
                             "orbstack")
@@ -108,6 +109,7 @@ class Sections:
     targets: dict[str, Target]
     environments: dict[str, tuple[str, ...]]
     cluster_contexts: tuple[str, ...]
+    crd_schemas: tuple[str, ...] = ()
 
 
 def sections(data: Mapping[str, Any], where: Where) -> Sections:
@@ -116,7 +118,20 @@ def sections(data: Mapping[str, Any], where: Where) -> Sections:
     charts = _mapping(data.get("charts", {}) or {}, where(data, ("charts",)))
     check_keys(charts, CHART_KEYS, where.under(charts, ("charts",)))
     return Sections(_chart_list(charts, where), _chart_overrides(charts, where), _targets(data, where),
-                    _environments(data, where), _patterns(data, where))
+                    _environments(data, where), _patterns(data, where), _crd_schemas(data, where))
+
+
+def _crd_schemas(data: Mapping[str, Any], where: Where) -> tuple[str, ...]:
+    section = _mapping(data.get("validate", {}) or {}, where(data, ("validate",)))
+    check_keys(section, VALIDATE_KEYS, where.under(section, ("validate",)))
+    raw = section.get("crd_schemas") or []
+    w = where(section, ("validate", "crd_schemas"))
+    if not isinstance(raw, list) or not all(isinstance(d, str) and d for d in raw):
+        raise ConfigError(f"{w}: expected a list of folders with <group>/<Kind>.json schemas")
+    for d in raw:
+        if Path(d).is_absolute() or ".." in Path(d).parts:
+            raise ConfigError(f"{w}: {d!r} must be a folder inside the repository")
+    return tuple(raw)
 
 
 def _patterns(data: Mapping[str, Any], where: Where) -> tuple[str, ...]:

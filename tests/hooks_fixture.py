@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 from chartship.charts import docs
@@ -111,5 +112,7 @@ def lint_calls(calls: Path) -> list[str]:
 
 def clean_env(**extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("CHARTSHIP_", "GITHUB_", "CI_", "PRE_COMMIT", "GIT_"))}
+    # the hooks' console scripts are found on PATH, as in a shell with chartship's environment active
+    env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
     env.update(extra)
     return env

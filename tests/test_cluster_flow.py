@@ -32,12 +32,8 @@ def repo_copy(tmp_path: Path, project_root: Path, charts: tuple[str, ...] = ("co
     for chart in charts:
         shutil.copytree(project_root / "charts" / chart, root / "charts" / chart,
                         ignore=shutil.ignore_patterns("*.tgz", "Chart.lock"))
-    # the cluster binaries and kubectl of this checkout
+    # the cluster binaries and kubectl of this checkout (locks, kwok files and CRDs are package data)
     (root / ".tools").symlink_to(project_root / ".tools")
-    (root / "ci").mkdir()
-    for name in ("cluster.lock.toml", "kwok", "crds", "cluster", "tools.lock.toml"):
-        if (project_root / "ci" / name).exists():
-            (root / "ci" / name).symlink_to(project_root / "ci" / name)
     return root
 
 

@@ -59,7 +59,7 @@ def test_cluster_runs_workloads_reports_the_pinned_version_and_leaves_nothing(pr
         print(f"cluster start: {time.monotonic() - started:.1f} s")
         assert cluster.kubeconfig.is_file()
         assert cluster.server.startswith("https://127.0.0.1:")
-        pinned = clusterbin.read_lock(project_root)["kubernetes"].version
+        pinned = clusterbin.read_lock()["kubernetes"].version
         assert kubectl.server_version(project_root, cluster.kubeconfig) == f"v{pinned}"
 
         config = json.loads(kubectl.run(project_root, cluster.kubeconfig, ["config", "view", "-o", "json"]).stdout)
@@ -137,7 +137,7 @@ def test_two_clusters_side_by_side_and_keep_leaves_one_running(project_root: Pat
 def test_configuration_passes_built_binaries_or_lets_kwokctl_download(project_root: Path, tmp_path: Path) -> None:
     bins = {name: tmp_path / name for name in ("kube-apiserver", "kube-controller-manager", "kube-scheduler", "etcd", "kwok")}
     ports = list(range(41001, 41001 + len(kwok.PORT_OPTIONS)))
-    built_doc, *stages = kwok.configuration(project_root, "build", bins, tmp_path / "kubectl", ports, "1.36.3",
+    built_doc, *stages = kwok.configuration("build", bins, tmp_path / "kubectl", ports, "1.36.3",
                                             tmp_path / "dl").split("\n---\n")
     options = json.loads(built_doc)["options"]
     assert options["runtime"] == "binary" and options["bindAddress"] == "127.0.0.1"
@@ -149,14 +149,12 @@ def test_configuration_passes_built_binaries_or_lets_kwokctl_download(project_ro
     text = "\n---\n".join(stages)
     for name in ("node-up", "node-alive", "pod-start", "pod-finish", "pod-gone"):
         assert f"name: {name}\n" in text
-    download = json.loads(kwok.configuration(project_root, "download", {}, tmp_path / "kubectl", ports, "1.36.3",
+    download = json.loads(kwok.configuration("download", {}, tmp_path / "kubectl", ports, "1.36.3",
                                              tmp_path / "dl").split("\n---\n")[0])["options"]
     assert not any(key.endswith("Binary") and key != "kubectlBinary" for key in download)
     assert download["cacheDir"] == str(tmp_path / "dl")
 
 
 def test_start_without_built_binaries_names_the_install_command(tmp_path: Path, project_root: Path) -> None:
-    (tmp_path / "ci").mkdir()
-    (tmp_path / clusterbin.LOCK_FILE).write_text((project_root / clusterbin.LOCK_FILE).read_text())
-    with pytest.raises(ToolError, match=r"run `invoke tools.install --cluster`"):
+    with pytest.raises(ToolError, match=r"run `chartship tools.install --cluster`"):
         kwok.start(tmp_path, environ={"CHARTSHIP_CLUSTER_BINARIES": "build", "PATH": ""})

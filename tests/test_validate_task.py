@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 INVOKE = str(Path(sys.executable).parent / "invoke")
-COPIED = ("tasks.py", "invoke.yaml", "version", "tag-templates", ".yamllint.yaml", "charts", "argocd", "ci/schemas")
+COPIED = ("tasks.py", "invoke.yaml", "version", "tag-templates", ".yamllint.yaml", "charts", "argocd")
 Run = Callable[..., subprocess.CompletedProcess[str]]
 
 
@@ -193,7 +193,9 @@ def test_without_kubernetes_validate_installed_the_task_says_how_to_install_it(i
     shadow = tmp_path / "shadow" / "kubernetes_validate"
     shadow.mkdir(parents=True)
     (shadow / "__init__.py").write_text("raise ImportError('simulated: not installed')\n")
-    result = inv("helm.validate", "--chart", "redis", env={"PYTHONPATH": str(shadow.parent)})
+    path = os.pathsep.join([str(shadow.parent), os.environ.get("PYTHONPATH", "")])
+    result = inv("helm.validate", "--chart", "redis", env={"PYTHONPATH": path})
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert result.stderr.strip().splitlines() == [
-        "error: kubernetes-validate is not installed: run `pip install -r requirements-dev.txt` (or ci/bootstrap)"]
+        "error: kubernetes-validate is not installed: it comes with chartship; reinstall chartship into the environment "
+        "it runs from (`python -m pip install --force-reinstall chartship`)"]

@@ -105,7 +105,7 @@ def test_the_setup_action_bootstraps_with_python_311_and_caches(project_root: Pa
     assert python["with"]["python-version"] == "3.11"
     cache = next(s for s in action_steps if str(s.get("uses", "")).startswith("actions/cache@"))
     assert cache["with"]["path"].split() == ["~/.cache/pip", "~/.cache/chartship"]
-    assert "ci/tools.lock.toml" in cache["with"]["key"]
+    assert "chartship/data/*.lock.toml" in cache["with"]["key"]
     assert action_steps[-1]["run"].strip() == "ci/bootstrap"
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from chartship import yamlio
-from chartship.config import CONFIG_FILE, Config
+from chartship.config import CONFIG_FILE, Config, require_charts
 from chartship.errors import ChartError
 
 
@@ -93,9 +93,9 @@ def chart_dirs(cfg: Config) -> list[Path]:
                 )
             dirs.append(d)
         return dirs
-    if not base.is_dir():
-        return []
-    return sorted(d for d in base.iterdir() if d.is_dir() and (d / "Chart.yaml").is_file())
+    found = sorted(d for d in base.iterdir() if d.is_dir() and (d / "Chart.yaml").is_file()) if base.is_dir() else []
+    require_charts(cfg, len(found))
+    return found
 
 
 def discover(cfg: Config, names: Sequence[str] = ()) -> list[Chart]:

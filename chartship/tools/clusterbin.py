@@ -1,8 +1,8 @@
 """Build the kwok cluster's binaries from Go modules with the machine's Go.
 
-``ci/cluster.lock.toml`` pins kubernetes (kube-apiserver, kube-controller-manager,
-kube-scheduler), etcd and kwok (kwok, kwokctl); each is a wrapper module under
-``ci/cluster/`` whose go.mod requires the upstream module at that version and whose
+``chartship/data/cluster.lock.toml`` (package data) pins kubernetes (kube-apiserver,
+kube-controller-manager, kube-scheduler), etcd and kwok (kwok, kwokctl); each is a wrapper
+module under ``chartship/data/cluster/`` whose go.mod requires the upstream module at that version and whose
 go.sum pins every dependency. ``go`` runs only from here.
 
 Built binaries are cached per component in ``<cache>/cluster/<key>/`` (the cache of
@@ -25,18 +25,21 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from chartship import config
+from chartship import config, data
 from chartship.errors import ToolError
 from chartship.tools import gobuild
 from chartship.tools import install as installmod
 from chartship.tools.gobuild import GoEnv
 
-LOCK_FILE = Path("ci") / "cluster.lock.toml"
+LOCK_FILE = data.path("cluster.lock.toml")
+# The cache key names a module by the folder this checkout kept it in before the modules became
+# package data (ci/cluster/<name>): builds cached then (~17 min cold) keep hitting.
+KEY_MODULE_PREFIX = Path("ci")
 TOOLS_DIR = Path(".tools") / "cluster"
 VERSIONS_FILE = "versions.json"
 MODES = ("build", "download")
 MODE_ENV = "CHARTSHIP_CLUSTER_BINARIES"
-INSTALL_HINT = "run `invoke tools.install --cluster`"
+INSTALL_HINT = "run `chartship tools.install --cluster`"
 # Bump when the way binaries are built changes, so cached builds are not reused.
 RECIPE = "1"
 
@@ -71,7 +74,13 @@ FOR_MODE = {"build": tuple(COMPONENTS), "download": ("kwok",)}
 class Pin:
     name: str
     version: str
-    module: Path  # relative to the project root
+    rel: str  # the lock's ``module``: a folder relative to the lock file
+    module: Path  # that folder
+    lock: Path
+
+    @property
+    def where(self) -> str:
+        return data.label(self.module)
 
 
 @dataclass(frozen=True)
@@ -85,39 +94,41 @@ class Built:
 # ----------------------------------------------------------------------------- lock
 
 
-def read_lock(root: Path) -> dict[str, Pin]:
-    data = installmod.read_toml(root, LOCK_FILE)
+def read_lock(lock: Path = LOCK_FILE) -> dict[str, Pin]:
+    table = installmod.read_toml(lock)
+    where = data.label(lock)
     pins = {}
     for name in COMPONENTS:
-        entry = data.get(name)
+        entry = table.get(name)
         if not isinstance(entry, dict):
-            raise ToolError(f"{LOCK_FILE}: missing table [{name}]; restore it from git")
+            raise ToolError(f"{where}: missing table [{name}]; {installmod.BROKEN_DATA_HINT}")
         version, module = entry.get("version"), entry.get("module")
         if not isinstance(version, str) or not re.fullmatch(r"\d+\.\d+\.\d+", version):
-            raise ToolError(f"{LOCK_FILE}: [{name}] version must be X.Y.Z, got {version!r}")
+            raise ToolError(f"{where}: [{name}] version must be X.Y.Z, got {version!r}")
         if not isinstance(module, str) or not module or Path(module).is_absolute() or ".." in Path(module).parts:
-            raise ToolError(f"{LOCK_FILE}: [{name}] module must be a folder inside the repository, got {module!r}")
-        pins[name] = Pin(name, version, Path(module))
+            raise ToolError(f"{where}: [{name}] module must be a folder beside the lock file, got {module!r}")
+        pins[name] = Pin(name, version, module, lock.parent / module, lock)
     return pins
 
 
-def check_module(root: Path, pin: Pin) -> str:
+def check_module(pin: Pin) -> str:
     """Verify the wrapper module agrees with the lock; return its go.mod text."""
     comp = COMPONENTS[pin.name]
-    mod_file = pin.module / "go.mod"
+    mod_file = f"{pin.where}/go.mod"
+    lock = data.label(pin.lock)
     try:
-        text = (root / mod_file).read_text(encoding="utf-8")
+        text = (pin.module / "go.mod").read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise ToolError(f"{mod_file}: not found; restore it from git") from None
-    if not (root / pin.module / "go.sum").is_file():
-        raise ToolError(f"{pin.module / 'go.sum'}: not found; run `go mod tidy` in {pin.module}")
+        raise ToolError(f"{mod_file}: not found; {installmod.BROKEN_DATA_HINT}") from None
+    if not (pin.module / "go.sum").is_file():
+        raise ToolError(f"{pin.where}/go.sum: not found; run `go mod tidy` in {pin.where}")
     lines = gobuild.go_mod_lines(text)
     wanted = f"v{pin.version}"
     required = [ln.split() for ln in lines if "=>" not in ln]
     found = [parts[-1] for parts in required if len(parts) >= 2 and parts[-2] == comp.upstream]
     if found != [wanted]:
         got = found[0] if found else "nothing"
-        raise ToolError(f"{mod_file}: requires {comp.upstream} {got}, {LOCK_FILE} pins {wanted}; make them agree")
+        raise ToolError(f"{mod_file}: requires {comp.upstream} {got}, {lock} pins {wanted}; make them agree")
     if comp.version_ldflags:
         _major, minor, patch = pin.version.split(".")
         staging = f"v0.{minor}.{patch}"
@@ -148,15 +159,15 @@ def ldflags(comp: Component, version: str) -> str:
     return " ".join(flags)
 
 
-def cache_key(root: Path, pin: Pin, go: GoEnv) -> str:
-    """``<component>-<version>-go<go version>-<hash>``: the hash covers everything the build reads."""
+def cache_key(pin: Pin, go: GoEnv) -> str:
+    """``<component>-<version>-go<go version>-<hash>``: the hash covers everything the build reads
+    (not where the module lies: a checkout, a wheel or a copy key alike)."""
     h = hashlib.sha256()
     comp = COMPONENTS[pin.name]
-    for part in (RECIPE, pin.name, pin.version, str(pin.module), go.version, go.goos, go.goarch, ldflags(comp, pin.version),
-                 *comp.packages, *comp.binaries):
+    for part in (RECIPE, pin.name, pin.version, str(KEY_MODULE_PREFIX / pin.rel), go.version, go.goos, go.goarch,
+                 ldflags(comp, pin.version), *comp.packages, *comp.binaries):
         h.update(part.encode() + b"\0")
-    module_dir = root / pin.module
-    for path in sorted(p for p in module_dir.iterdir() if p.is_file()):
+    for path in sorted(p for p in pin.module.iterdir() if p.is_file()):
         h.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
     return f"{pin.name}-{pin.version}-go{go.version}-{h.hexdigest()[:12]}"
 
@@ -175,22 +186,22 @@ def binaries_mode(flag: str | None = None, environ: Mapping[str, str] | None = N
 # --------------------------------------------------------------------------- build
 
 
-def _build(root: Path, pin: Pin, go: GoEnv, dest: Path, jobs: int, log: Callable[[str], None]) -> float:
+def _build(pin: Pin, go: GoEnv, dest: Path, jobs: int, log: Callable[[str], None]) -> float:
     comp = COMPONENTS[pin.name]
     out = f"{dest}/{comp.binaries[0]}" if len(comp.packages) == 1 else f"{dest}/"
     log(f"building {pin.name} {pin.version} with go{go.version} (cold: minutes; see README)")
-    return gobuild.go_build(go, root / pin.module, out, comp.packages, ldflags(comp, pin.version), jobs,
+    return gobuild.go_build(go, pin.module, out, comp.packages, ldflags(comp, pin.version), jobs,
                             f"{pin.name} {pin.version}", dest.parent)
 
 
-def ensure(root: Path, pin: Pin, go: GoEnv, cache: Path, jobs: int, log: Callable[[str], None]) -> Built:
+def ensure(pin: Pin, go: GoEnv, cache: Path, jobs: int, log: Callable[[str], None]) -> Built:
     """The cached build of ``pin``, building it first when it is not cached."""
-    check_module(root, pin)
-    gobuild.require_go(go, (root / pin.module / "go.mod").read_text(encoding="utf-8"), f"{pin.module}/go.mod")
-    key = cache_key(root, pin, go)
+    check_module(pin)
+    gobuild.require_go(go, (pin.module / "go.mod").read_text(encoding="utf-8"), f"{pin.where}/go.mod")
+    key = cache_key(pin, go)
     manifest = {"component": pin.name, "version": pin.version, "go": go.version}
     final, how = gobuild.cached(cache, key, COMPONENTS[pin.name].binaries,
-                                lambda tmp: _build(root, pin, go, tmp, jobs, log), manifest)
+                                lambda tmp: _build(pin, go, tmp, jobs, log), manifest)
     return Built(pin.name, pin.version, final, how)
 
 
@@ -221,21 +232,22 @@ def install(
     environ: Mapping[str, str] | None = None,
     jobs: int | None = None,
     log: Callable[[str], None] = lambda _msg: None,
+    lock: Path = LOCK_FILE,
 ) -> list[Built]:
-    """Build (or take from the cache) what ``mode`` needs and link it into ``.tools/cluster``."""
+    """Build (or take from the cache) what ``mode`` needs and link it into ``root/.tools/cluster``."""
     if mode not in MODES:
         raise ToolError(f"binaries mode {mode!r}: expected one of {', '.join(MODES)}")
-    pins = read_lock(root)
+    pins = read_lock(lock)
     go = go_env(environ)
     cache = installmod.cache_dir(environ) / "cluster"
-    done = [ensure(root, pins[name], go, cache, jobs or os.cpu_count() or 1, log) for name in FOR_MODE[mode]]
+    done = [ensure(pins[name], go, cache, jobs or os.cpu_count() or 1, log) for name in FOR_MODE[mode]]
     _link(root, done)
     return done
 
 
-def locate(root: Path, mode: str = "build") -> dict[str, Path]:
+def locate(root: Path, mode: str = "build", lock: Path = LOCK_FILE) -> dict[str, Path]:
     """Binary name -> path of what ``mode`` needs, checked against the lock."""
-    pins = read_lock(root)
+    pins = read_lock(lock)
     tools_dir = root / TOOLS_DIR
     try:
         versions = json.loads((tools_dir / VERSIONS_FILE).read_text(encoding="utf-8"))
@@ -246,7 +258,7 @@ def locate(root: Path, mode: str = "build") -> dict[str, Path]:
         pin = pins[name]
         if versions.get(name) != pin.version:
             have = f"{name} {versions[name]} is built" if name in versions else f"{name} is not built"
-            raise ToolError(f"{TOOLS_DIR}: {have}, {LOCK_FILE} pins {pin.version}; {INSTALL_HINT}")
+            raise ToolError(f"{TOOLS_DIR}: {have}, {data.label(lock)} pins {pin.version}; {INSTALL_HINT}")
         for binary in COMPONENTS[name].binaries:
             path = tools_dir / binary
             if not path.resolve().is_file():

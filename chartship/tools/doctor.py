@@ -46,7 +46,7 @@ def _cluster_row(root: Path) -> Row:
 
     try:
         found = clusterbin.locate(root)
-        pins = clusterbin.read_lock(root)
+        pins = clusterbin.read_lock()
     except ToolError as exc:
         return Row("kwok cluster", "missing", None, str(root / clusterbin.TOOLS_DIR), None, str(exc), False)
     versions = ", ".join(f"{name} {pin.version}" for name, pin in pins.items())
@@ -56,7 +56,7 @@ def _cluster_row(root: Path) -> Row:
 
 def diagnose(root: Path) -> list[Row]:
     try:
-        pins: dict[str, installmod.Pin] = installmod.read_lock(root)
+        pins: dict[str, installmod.Pin] = installmod.read_lock()
     except ToolError:
         pins = {}
     bindir = root / ".tools" / "bin"
@@ -73,7 +73,7 @@ def diagnose(root: Path) -> list[Row]:
     if kubectl is None:
         rows.append(Row("kubectl", "missing", None, None, None, "run `invoke tools.install`", False))
     else:
-        pinned = installmod.pinned_version(root, kubectl)
+        pinned = installmod.pinned_version(kubectl)
         rows.append(Row("kubectl", "ok", pinned, str(kubectl), kubectl_source,
                         "" if pinned else "not the pinned build", False))
 

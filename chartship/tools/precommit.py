@@ -1,7 +1,7 @@
 """The only module that runs ``pre-commit`` (installing and running the git hooks).
 
-Which pre-commit: the one next to this Python (``.venv/bin/pre-commit`` after
-``ci/bootstrap``), else ``pre-commit`` on PATH.
+Which pre-commit: the one next to this Python (it is one of chartship's dependencies, so it is
+installed wherever chartship is), else ``pre-commit`` on PATH.
 """
 
 from __future__ import annotations
@@ -25,7 +25,8 @@ def find() -> Path:
         return beside
     found = shutil.which("pre-commit")
     if found is None:
-        raise ToolError("pre-commit not found: run ci/bootstrap (or `pip install -r requirements-dev.txt`)")
+        raise ToolError("pre-commit not found beside chartship's Python or on PATH: it comes with chartship; reinstall "
+                        "chartship into the environment it runs from (`python -m pip install --force-reinstall chartship`)")
     return Path(found)
 
 

@@ -20,6 +20,9 @@ from chartship.validate import security
 FILE = ".chartship-allow.yaml"
 KEYS = {"rule", "kind", "name", "container", "env", "reason"}
 REQUIRED = ("rule", "kind", "name", "reason")
+# the security rules, and the schema checks' rules (a kind the schemas do not know, a field they refuse)
+SCHEMA_RULES = ("k8s-schema", "crd-schema")
+RULES = (*security.RULES, *SCHEMA_RULES)
 T = TypeVar("T")
 
 
@@ -61,8 +64,8 @@ def _entry(item: Any, where: str) -> Entry:
             hint = " (say why the exception is safe)" if key == "reason" else ""
             raise ChartError(f"{where}: {key} is missing{hint}")
     rule = _text(item["rule"], where, "rule")
-    if rule not in security.RULES:
-        raise ChartError(f"{where}: unknown rule {rule!r}; known rules: {', '.join(security.RULES)}")
+    if rule not in RULES:
+        raise ChartError(f"{where}: unknown rule {rule!r}; known rules: {', '.join(RULES)}")
     envs_raw = item.get("env")
     envs: tuple[str, ...] | None = None
     if envs_raw is not None:

@@ -1,6 +1,7 @@
 """Schema checks of one rendered object: built-in kinds against the Kubernetes JSON schemas
 kubernetes-validate ships (offline, strict: unknown fields are errors), custom resources
-against the schemas this repository keeps in ``ci/schemas/crds/<group>/<Kind>.json``.
+against ``<group>/<Kind>.json`` schemas: those chartship ships (``chartship/data/crd-schemas``),
+then the repository's own folders (``validate.crd_schemas``), which add kinds or replace ours.
 
 Schemas reference each other by ``$id`` (``urn:chartship:crd:<group>/<Kind>``, shared
 definitions in ``urn:chartship:crd:_common``). kubernetes-validate is imported lazily.
@@ -13,10 +14,12 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from chartship import data
 from chartship.errors import ConfigError, ToolError
 from chartship.validate.security import Problem, identity
 
-CRD_DIR = Path("ci") / "schemas" / "crds"
+CRD_DIR = data.path("crd-schemas")
+OWN_KEY = "validate.crd_schemas"
 MAX_ERRORS = 10  # per object and schema, so one broken object cannot flood the report
 
 
@@ -46,8 +49,8 @@ def _kv() -> Any:
     try:
         import kubernetes_validate  # type: ignore[import-untyped]
     except ImportError:
-        raise ToolError("kubernetes-validate is not installed: run `pip install -r requirements-dev.txt` "
-                        "(or ci/bootstrap)") from None
+        raise ToolError("kubernetes-validate is not installed: it comes with chartship; reinstall chartship "
+                        "into the environment it runs from (`python -m pip install --force-reinstall chartship`)") from None
     return kubernetes_validate
 
 
@@ -62,36 +65,62 @@ def check_versions(versions: Sequence[str]) -> None:
                               f"(it has {known[0]} to {known[-1]}); pick versions in that range")
 
 
-class CrdSchemas:
-    """The repository's CRD schemas, keyed by (group, kind), with one registry for their references."""
+def schema_folders(root: Path, own: Sequence[str] = ()) -> list[tuple[Path, str]]:
+    """(folder, how messages name it): chartship's schemas, then each ``validate.crd_schemas`` folder."""
+    folders = [(CRD_DIR, data.label(CRD_DIR))]
+    for rel in own:
+        folder = root / rel
+        if not folder.is_dir():
+            raise ConfigError(f"{OWN_KEY}: {rel!r} is not a folder in {root}; create it with <group>/<Kind>.json "
+                              "schemas or remove it from the list")
+        folders.append((folder, rel.rstrip("/")))
+    return folders
 
-    def __init__(self, root: Path) -> None:
+
+class CrdSchemas:
+    """CRD schemas keyed by (group, kind), with one registry for their references. ``own`` are the
+    repository's folders (``validate.crd_schemas``, relative to ``root``); a kind found there replaces ours."""
+
+    def __init__(self, root: Path, own: Sequence[str] = ()) -> None:
         from jsonschema import exceptions, validators
         from referencing import Registry, Resource
 
         self.root = root
+        self.folders = schema_folders(root, own)
         self._validators: dict[tuple[str, str], Any] = {}
-        folder = root / CRD_DIR
+        self._where: dict[tuple[str, str], str] = {}
         resources: list[tuple[str, Resource[Any]]] = []
         schemas: dict[tuple[str, str], dict[str, Any]] = {}
-        for path in sorted(folder.rglob("*.json")) if folder.is_dir() else []:
-            rel = path.relative_to(root).as_posix()
-            try:
-                schema = json.loads(path.read_text(encoding="utf-8"))
-            except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-                raise ConfigError(f"{rel}: not valid JSON ({exc}); fix the schema") from None
-            if not isinstance(schema, dict) or not isinstance(schema.get("$id"), str):
-                raise ConfigError(f"{rel}: a schema must be a JSON object with an $id")
-            try:
-                validators.Draft202012Validator.check_schema(schema)
-            except exceptions.SchemaError as exc:
-                raise ConfigError(f"{rel}: not a valid JSON schema ({exc.message})") from None
-            resources.append((schema["$id"], Resource.from_contents(schema)))
-            if path.parent != folder:
-                schemas[(path.parent.name, path.stem)] = schema
+        for folder, label in self.folders:
+            for path in sorted(folder.rglob("*.json")):
+                rel = f"{label}/{path.relative_to(folder).as_posix()}"
+                schema = self._read(path, rel, validators, exceptions)
+                resources.append((schema["$id"], Resource.from_contents(schema)))
+                if path.parent != folder:
+                    schemas[(path.parent.name, path.stem)] = schema  # a later folder replaces an earlier one
+                    self._where[(path.parent.name, path.stem)] = rel
         self.registry: Registry[Any] = Registry().with_resources(resources)
         for key, schema in schemas.items():
             self._validators[key] = validators.Draft202012Validator(schema, registry=self.registry)
+
+    @staticmethod
+    def _read(path: Path, rel: str, validators: Any, exceptions: Any) -> dict[str, Any]:
+        try:
+            schema = json.loads(path.read_text(encoding="utf-8"))
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"{rel}: not valid JSON ({exc}); fix the schema") from None
+        if not isinstance(schema, dict) or not isinstance(schema.get("$id"), str):
+            raise ConfigError(f"{rel}: a schema must be a JSON object with an $id")
+        try:
+            validators.Draft202012Validator.check_schema(schema)
+        except exceptions.SchemaError as exc:
+            raise ConfigError(f"{rel}: not a valid JSON schema ({exc.message})") from None
+        return schema
+
+    def missing(self, group: str, kind: str) -> str:
+        """Where a schema for this kind would be looked for, for a finding."""
+        where = " or ".join(f"{label}/{group or 'core'}/{kind}.json" for _f, label in self.folders)
+        return f"{where} does not exist (add the schema to a folder listed in {OWN_KEY})"
 
     def kinds(self) -> list[tuple[str, str]]:
         return sorted(self._validators)
@@ -104,7 +133,7 @@ class CrdSchemas:
         kind, name = identity(doc)
         group, _version = split_api_version(str(doc.get("apiVersion", "")))
         validator = self._validators[(group, kind)]
-        where = (CRD_DIR / group / f"{kind}.json").as_posix()
+        where = self._where[(group, kind)]
         problems = []
         errors = sorted(validator.iter_errors(doc), key=lambda e: [str(p) for p in e.absolute_path])
         for err in errors[:MAX_ERRORS]:
@@ -120,10 +149,10 @@ def _short(message: str) -> str:
 class Checker:
     """Schema checks for rendered objects; results of identical objects are reused."""
 
-    def __init__(self, root: Path, versions: Sequence[str]) -> None:
+    def __init__(self, root: Path, versions: Sequence[str], own_schemas: Sequence[str] = ()) -> None:
         self.versions = tuple(versions)
         check_versions(self.versions)
-        self.crds = CrdSchemas(root)
+        self.crds = CrdSchemas(root, own_schemas)
         self._cache: dict[str, list[Problem]] = {}
 
     def check(self, doc: Any) -> list[Problem]:
@@ -152,7 +181,7 @@ class Checker:
             except kv.SchemaNotFoundError:
                 group, _v = split_api_version(str(doc["apiVersion"]))
                 text = (f"{doc['apiVersion']!r} of kind {kind} has no schema: not a built-in kind, and "
-                        f"{(CRD_DIR / (group or 'core') / f'{kind}.json').as_posix()} does not exist")
+                        f"{self.crds.missing(group, kind)}")
                 found.setdefault(("apiVersion", text), []).append(version)
             except kv.ValidationError as exc:
                 path = field_path(doc, list(exc.absolute_path))

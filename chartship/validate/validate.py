@@ -1,6 +1,6 @@
 """helm.validate: render every chart x environment on a temporary copy (dependencies built),
 then check each object against the Kubernetes schemas (strict, offline, for the pinned
-``kubernetes_versions``), custom resources against ``ci/schemas/crds``, and every pod spec
+``kubernetes_versions``), custom resources against the CRD schemas (``chartship.validate.schemas``), and every pod spec
 against the security rules, minus the chart's justified exceptions (``.chartship-allow.yaml``).
 The Argo CD manifests in ``argocd/`` are checked the same way."""
 
@@ -145,8 +145,8 @@ def _chart(cfg: Config, checker: Checker, ws: workspace.Workspace, name: str, po
     renders = [Render(name, s.name, s.files) for s in values.values_sets(cfg, c.path)]
     result.renders += renders
     found = [x for batch in pool.map(lambda r: _render(cfg, checker, c, rel, r), renders) for x in batch]
-    rules = [(env, p, src) for env, src, p in found if p.rule in security.RULES]
-    others = [(env, p, src) for env, src, p in found if p.rule not in security.RULES]
+    rules = [(env, p, src) for env, src, p in found if p.rule in allowlist.RULES]
+    others = [(env, p, src) for env, src, p in found if p.rule not in allowlist.RULES]
     kept, allowed, stale = allowlist.apply(entries, rules)
 
     def finding(env: str, p: security.Problem, source: str) -> Finding:
@@ -187,7 +187,7 @@ def argocd_findings(root: Path, checker: Checker, renders: list[Render] | None =
 def run(cfg: Config, all_charts: Sequence[chartmod.Chart], names: Sequence[str], jobs: int, argocd: bool = True,
         target: str | None = None, environ: Mapping[str, str] | None = None) -> Result:
     """Validate ``names`` (and argocd/ when ``argocd``)."""
-    checker = Checker(cfg.root, cfg.kubernetes_versions)
+    checker = Checker(cfg.root, cfg.kubernetes_versions, cfg.crd_schemas)
     result = Result(cfg.helm.version, checker.versions)
     with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
         if names:

@@ -8,6 +8,7 @@ and the key.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -15,7 +16,8 @@ from typing import Any, Literal
 
 from ruamel.yaml.comments import CommentedMap
 
-from chartship import placeholders, yamlio
+from chartship import content_policy as policymod
+from chartship import placeholders, secrets, yamlio
 from chartship.errors import ConfigError
 
 CONFIG_FILE = "invoke.yaml"
@@ -47,6 +49,7 @@ class Target:
 class ChartSettings:
     app_version: AppVersionMode
     package_name: str
+    content_policy: policymod.ContentPolicy = policymod.DEFAULT
 
 
 @dataclass(frozen=True)
@@ -65,6 +68,7 @@ class Config:
     origins: Mapping[str, str] = field(default_factory=dict)
     cluster_contexts: tuple[str, ...] = ()
     kubernetes_versions: tuple[str, ...] = KUBERNETES_VERSIONS
+    content_policies: Mapping[str, policymod.ContentPolicy] = field(default_factory=dict)  # "" = every chart
 
     @property
     def version_file(self) -> Path:
@@ -80,6 +84,7 @@ class Config:
         return ChartSettings(
             app_version="pinned" if mode == "pinned" else "follow",
             package_name=own.get("package_name", self.package_name),
+            content_policy=self.content_policies.get(chart, self.content_policies.get("", policymod.DEFAULT)),
         )
 
     def target(self, name: str | None = None) -> Target:
@@ -127,8 +132,8 @@ def _package_name(value: Any, where: str) -> str:
     used = placeholders.fields(text, PACKAGE_FIELDS, where, ConfigError)
     if "TAG" not in used:
         raise ConfigError(f"{where}: {text!r} needs the {{TAG}} placeholder so version and latest packages differ")
-    if not text.endswith(".tgz") or "/" in text:
-        raise ConfigError(f"{where}: {text!r} must be a file name ending in .tgz")
+    if not text.endswith(".tgz") or not re.fullmatch(r"[A-Za-z0-9._+{}-]+", text):
+        raise ConfigError(f"{where}: {text!r} must be a file name ending in .tgz (letters, digits, . _ + - and placeholders)")
     return text
 
 
@@ -177,8 +182,8 @@ TOP_KEYS = {"charts", "package_name", "app_version", "base_branch", "default_tar
 # kube contexts the `existing` cluster-test provider may use: local throwaway clusters only, unless configured
 DEFAULT_CLUSTER_CONTEXTS = ("kind-*", "k3d-*", "kwok-*", "minikube", "docker-desktop", "rancher-desktop", "colima*",
                             "orbstack")
-CHART_KEYS = {"dir", "only", "settings"}
-CHART_SETTING_KEYS = {"app_version", "package_name"}
+CHART_KEYS = {"dir", "only", "settings", *policymod.SPELLINGS}
+CHART_SETTING_KEYS = {"app_version", "package_name", *policymod.SPELLINGS}
 TARGET_KEYS = {"url", "auth", "region", "plain_http", "create_repository"}
 
 
@@ -292,7 +297,9 @@ def load(root: Path, flags: Mapping[str, Any] | None = None, environ: Mapping[st
         kubernetes_versions=values["kubernetes_versions"],
         origins=origins,
         cluster_contexts=_patterns(data, where),
+        content_policies=policymod.from_charts(charts, where),
     )
+
 
 
 def _patterns(data: Mapping[str, Any], where: _Where) -> tuple[str, ...]:
@@ -342,6 +349,7 @@ def parse_target(name: str, node: Mapping[str, Any], where: Callable[[str], str]
     if "url" not in node:
         raise ConfigError(f"{where('url')}: missing; set it to oci://HOST[:PORT]/PATH")
     url = _str(node["url"], where("url"))
+    secrets.refuse_userinfo(url, where("url"), ConfigError)
     host = url.removeprefix("oci://").split("/", 1)[0]
     if not url.startswith("oci://") or not host:
         raise ConfigError(f"{where('url')}: {url!r} must look like oci://HOST[:PORT]/PATH")

@@ -52,10 +52,19 @@ def failed(outcomes: Sequence[Outcome]) -> bool:
 
 
 def raise_if_failed(outcomes: Sequence[Outcome]) -> None:
+    """One line: how many steps failed, and what did change in the registry for those charts before they failed."""
     bad = [o for o in outcomes if o.status in ("refused", "failed")]
-    if bad:
-        raise PublishRefused(f"{len(bad)} of {len(outcomes)} publish step(s) refused or failed; nothing else was changed "
-                             "for those charts (see the table)")
+    if not bad:
+        return
+    charts = {o.chart for o in bad}
+    done = [o for o in outcomes if o.chart in charts and o.status in ("pushed", "aliased")]
+    head = f"{len(bad)} of {len(outcomes)} publish step(s) refused or failed (see the table)"
+    if not done:
+        raise PublishRefused(f"{head}; the registry was not changed for those charts")
+    changed = ", ".join(f"{o.ref} was {'pushed' if o.status == 'pushed' else 'moved'}" for o in done)
+    failed_refs = ", ".join(o.ref for o in bad)
+    raise PublishRefused(f"{head}; already changed for those charts: {changed}; not done: {failed_refs}: fix the cause "
+                         "and run it again (what is published is skipped)")
 
 
 def release_notes(cfg: Config, target: Target, charts: Sequence[str] = ()) -> str:

@@ -11,8 +11,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import shutil
-import tempfile
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -22,7 +20,7 @@ from pathlib import Path
 from chartship import secrets
 from chartship.config import Target
 from chartship.errors import ChartError, RegistryError, ToolError
-from chartship.registry import oci
+from chartship.registry import authfile, oci
 from chartship.tools import helm
 from chartship.version import semver
 
@@ -65,7 +63,7 @@ def load_packages(dist: Path, charts: Sequence[str] = ()) -> list[Package]:
     except (ValueError, OSError) as exc:
         raise ChartError(f"{manifest.name}: unreadable ({exc}); run `invoke helm.build` again") from None
     packages = []
-    for entry in data.get("packages", []):
+    for entry in _entries(data):
         if entry.get("kind") != "version" or (charts and entry["chart"] not in charts):
             continue
         path = dist / entry["file"]
@@ -78,6 +76,23 @@ def load_packages(dist: Path, charts: Sequence[str] = ()) -> list[Package]:
     if not packages:
         raise ChartError("dist/charts/manifest.json lists no packages" + (f" for {', '.join(charts)}" if charts else "")
                          + "; run `invoke helm.build`")
+    return packages
+
+
+_ENTRY_KEYS = ("file", "chart", "version", "kind", "sha256")
+
+
+def _entries(data: object) -> list[dict[str, str]]:
+    """The package entries of manifest.json, each checked for the shape helm.build writes."""
+    where = "dist/charts/manifest.json"
+    packages = data.get("packages") if isinstance(data, dict) else None
+    if not isinstance(packages, list):
+        raise ChartError(f"{where}: not a chartship manifest (no 'packages' list); run `invoke helm.build` again")
+    for i, entry in enumerate(packages):
+        bad = [k for k in _ENTRY_KEYS if not isinstance(entry, dict) or not isinstance(entry.get(k), str)]
+        if bad or "/" in entry["file"] or entry["file"].startswith(".") or not entry["file"]:
+            what = f"no text value for {bad[0]!r}" if bad else f"file {entry['file'][:60]!r} is not a plain file name"
+            raise ChartError(f"{where}: packages[{i}] has {what}; run `invoke helm.build` again")
     return packages
 
 
@@ -130,7 +145,7 @@ def credentials(target: Target, environ: Mapping[str, str] | None = None) -> tup
     user, password = env.get(USER_ENV, ""), env.get(PASSWORD_ENV, "")
     if not user or not password:
         raise RegistryError(f"target {target.name!r} ({target.host}) needs a login: set {USER_ENV} and {PASSWORD_ENV}")
-    secrets.register(password)
+    secrets.register_login(user, password)
     return user, password
 
 
@@ -139,7 +154,7 @@ def session(root: Path, target: Target, login_helm: bool = True,
             environ: Mapping[str, str] | None = None) -> Iterator[Session]:
     """Log in (helm into a private, temporary HELM_REGISTRY_CONFIG) and always clean up."""
     creds = credentials(target, environ)
-    tmp = Path(tempfile.mkdtemp(prefix="chartship-registry-"))
+    tmp = authfile.create()
     try:
         config: Path | None = None
         if creds is not None and login_helm:
@@ -152,7 +167,7 @@ def session(root: Path, target: Target, login_helm: bool = True,
                             retry=oci.Retry.from_env(environ))
         yield Session(root, target, client, config)
     finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+        authfile.remove(tmp)
 
 
 # ---------------------------------------------------------------- publishing

@@ -227,6 +227,10 @@ class Ref:
 
     @classmethod
     def parse(cls, ref: str) -> Ref:
+        from chartship import secrets
+
+        secrets.refuse_userinfo(ref, "the chart reference", RegistryError,
+                                "pass --target with a target whose credentials come from the environment")
         if not ref.startswith("oci://"):
             raise RegistryError(f"{ref!r}: expected oci://HOST[:PORT]/PATH/CHART")
         rest = ref.removeprefix("oci://").rstrip("/")

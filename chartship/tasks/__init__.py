@@ -28,6 +28,7 @@ from chartship.tasks import (
 
 def namespace(root: Path) -> Collection:
     _guard_invoke_yaml()
+    _guard_flag_values()
     ns = Collection()
     ns.add_collection(Collection.from_module(version_tasks, name="version"))
     ns.add_collection(Collection.from_module(tools_tasks, name="tools"))
@@ -70,3 +71,25 @@ def _guard_invoke_yaml() -> None:
             raise SystemExit(2) from None
 
     Config._load_yaml = load_yaml  # type: ignore[method-assign]
+
+
+def _guard_flag_values() -> None:
+    """invoke casts typed flags (``--jobs abc``) itself and lets the ValueError escape as a traceback;
+    make it one line naming the flag, through invoke's own parse-error path (exit code 1)."""
+    from invoke.exceptions import ParseError
+    from invoke.parser.argument import Argument
+
+    original = Argument.set_value
+    if getattr(original, "_chartship", False):
+        return
+
+    def set_value(self: Argument, value: object, cast: bool = True) -> None:
+        try:
+            original(self, value, cast)
+        except (TypeError, ValueError):
+            kind = "a whole number" if self.kind is int else f"a {getattr(self.kind, '__name__', 'value')}"
+            flag = f"--{self.name.replace('_', '-')}" if self.name else "a flag"
+            raise ParseError(f"error: {flag}: expected {kind}, got {str(value)[:40]!r}") from None
+
+    set_value._chartship = True  # type: ignore[attr-defined]
+    Argument.set_value = set_value  # type: ignore[method-assign]

@@ -160,6 +160,12 @@ def dependency_build(root: Path, chart_dir: Path, where: str, env: Mapping[str, 
                     "check the dependencies in Chart.yaml")
 
 
+def load_problem(root: Path, chart_dir: Path) -> str | None:
+    """Why helm cannot load the chart folder ``chart_dir`` (``helm show chart`` loads every file), or None."""
+    result = run(root, ["show", "chart", str(chart_dir)], timeout=120)
+    return None if result.ok else proc.first_line(result.stderr + result.stdout).removeprefix("Error: ")
+
+
 def package(root: Path, chart_dir: Path, dest: Path, where: str) -> Path:
     """``helm package CHART -d DEST``; returns the archive helm wrote."""
     before = set(dest.glob("*.tgz"))

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from chartship import secrets, yamlio
+from chartship import content_policy, secrets, yamlio
 from chartship.config import CONFIG_FILE, Config
 from chartship.errors import ChartError
 
@@ -121,9 +121,11 @@ def discover(cfg: Config, names: Sequence[str] = ()) -> list[Chart]:
     known = {d.name: d for d in dirs}
     for chart in cfg.chart_overrides:
         if chart not in known:
+            hint = (f" (the content policy for every chart goes under chartship.charts.{content_policy.KEY})"
+                    if chart in content_policy.SPELLINGS else "")
             raise ChartError(
                 f"{CONFIG_FILE}: chartship.charts.settings.{chart}: no chart {chart!r} under {cfg.charts_dir}/; "
-                "fix the name or remove the entry"
+                f"fix the name or remove the entry{hint}"
             )
     if names:
         _check_names(cfg, names, known)

@@ -18,6 +18,7 @@ import os
 import shutil
 import signal
 import stat
+import sys
 import tempfile
 import threading
 from collections.abc import Callable, Iterator
@@ -91,6 +92,8 @@ def _handler(signum: int, frame: FrameType | None, previous: object) -> None:
         return
     if previous == signal.SIG_IGN:
         return
+    sys.stderr.write(f"error: stopped by {signal.Signals(signum).name}; temporary registry logins were removed\n")
+    sys.stderr.flush()
     signal.signal(signum, signal.SIG_DFL)  # die of the signal, as the process would have without us
     os.kill(os.getpid(), signum)
 

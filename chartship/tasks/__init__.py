@@ -62,13 +62,21 @@ def _guard_invoke_yaml() -> None:
 
     def load_yaml(self: Config, path: os.PathLike[str]) -> object:
         try:
-            return original(self, path)
+            data = original(self, path)
         except yaml.YAMLError as exc:
             mark = getattr(exc, "problem_mark", None)
             pos = f":{mark.line + 1}:{mark.column + 1}" if mark is not None else ""
             problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
             print(f"error: {Path(path).name}{pos}: invalid YAML ({problem}); fix the syntax", file=sys.stderr)
             raise SystemExit(2) from None
+        from chartship.yamllimits import expanded_size
+
+        try:  # invoke deep-copies its configuration: an alias bomb would expand right here
+            expanded_size(data)
+        except ValueError as exc:
+            print(f"error: {Path(path).name}: {exc}; remove the anchors (&) and aliases (*)", file=sys.stderr)
+            raise SystemExit(2) from None
+        return data
 
     Config._load_yaml = load_yaml  # type: ignore[method-assign]
 

@@ -92,6 +92,9 @@ def refused(result: subprocess.CompletedProcess[str], *needles: str) -> str:
     assert result.returncode != 0, out
     assert "Traceback" not in out, out
     errors = [ln for ln in result.stderr.splitlines() if ln.startswith("error: ")]
+    if not errors and result.stdout.lstrip().startswith("{"):  # --json: the JSON says ok: false, one finding a line
+        assert json.loads(result.stdout)["ok"] is False, out
+        errors = ["error: (json) failed for"]
     assert len(errors) == 1, out
     if all(n in errors[0] for n in needles):
         return errors[0]

@@ -14,6 +14,7 @@ from tests.adversarial.conftest import commit, git, invoke, project, refused, ta
 from tests.registry_fixtures import Registry
 
 ENTRY = ("helm.build", "helm.lint", "helm.validate")
+ARGS = {"helm.build": ("helm.build",), "helm.lint": ("helm.lint", "--all"), "helm.validate": ("helm.validate", "--json")}
 BIG = 5 * 1024 * 1024 + 1
 
 
@@ -37,7 +38,7 @@ def _check(repo: Path, args: tuple[str, ...], *needles: str, env: dict[str, str]
 def test_link_to_process_environment_is_refused(tmp_path: Path, task: str) -> None:
     repo = project(tmp_path / "repo")
     _link(repo, "env.txt", "/proc/self/environ")
-    line = _check(repo, (task, "--all") if task == "helm.lint" else (task,), "charts/web/env.txt",
+    line = _check(repo, ARGS[task], "charts/web/env.txt",
                   "symbolic link to /proc/self/environ", "outside the chart", env={"CHARTSHIP_REGISTRY_PASSWORD": "pw-x"})
     assert "pw-x" not in line
 
@@ -114,7 +115,7 @@ def test_fifo_in_place_of_a_tracked_file_is_refused(tmp_path: Path, task: str) -
     commit(repo)
     (repo / "charts/web/notes.txt").unlink()
     os.mkfifo(repo / "charts/web/notes.txt")
-    _check(repo, (task, "--all") if task == "helm.lint" else (task,), "charts/web/notes.txt", "a FIFO",
+    _check(repo, ARGS[task], "charts/web/notes.txt", "a FIFO",
            "remove it")
 
 

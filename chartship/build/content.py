@@ -71,14 +71,17 @@ def _copy_regular(src: Path, out: Path, label: str, chart: str, policy: policymo
             return (f"{label}: {policymod.human(info.st_size)}, above the {policy.describe_size()} limit for one file "
                     f"of a chart (helm refuses such charts by default); remove it, list it in .helmignore, "
                     f"or raise {_setting(chart, 'max_file_size')}")
-        out.parent.mkdir(parents=True, exist_ok=True)
-        with open(out, "wb") as dest:
-            remaining = policy.max_file_size + 1
-            while chunk := fh.read(min(1 << 20, remaining)):
-                dest.write(chunk)
-                remaining -= len(chunk)
-                if remaining <= 0:  # it grew while being copied
-                    return f"{label}: grew above the {policy.describe_size()} limit while being copied; remove it"
+        try:
+            out.parent.mkdir(parents=True, exist_ok=True)
+            with open(out, "wb") as dest:
+                remaining = policy.max_file_size + 1
+                while chunk := fh.read(min(1 << 20, remaining)):
+                    dest.write(chunk)
+                    remaining -= len(chunk)
+                    if remaining <= 0:  # it grew while being copied
+                        return f"{label}: grew above the {policy.describe_size()} limit while being copied; remove it"
+        except OSError as exc:  # a full disk, say: name the file that could not be written
+            raise OSError(exc.errno, exc.strerror, str(out)) from None
     return None
 
 

@@ -257,6 +257,9 @@ def prepare(cfg: Config, all_charts: Sequence[chartmod.Chart], names: Sequence[s
                     ws.patched[c.name] = _patch(cfg, c, root)
                 except ChartshipError as exc:
                     failed[c.name] = exc
+        for c in needed:  # build order: an umbrella of a chart that already failed is not attempted
+            if c.name not in failed and any(sub.name in failed for _d, sub in chartmod.local_dependencies(c, all_charts)):
+                failed[c.name] = SubchartFailed(f"{c.rel}: a chart it needs failed")
         ws.charts = [chartmod.read_chart(c.path, root) if ws.patched.get(c.name) else c for c in copies]
         ok = [ws.chart(c.name) for c in needed if c.name not in failed]
         ws.prepared = {**build_dependencies(cfg, ok, ws.charts, root, jobs, target, environ), **failed}

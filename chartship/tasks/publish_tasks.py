@@ -73,6 +73,7 @@ def deploy(c: Context, latest: bool = False, force: bool = False, json: bool = F
     from chartship.publish import deploy as deploymod
     from chartship.tasks import helm_tasks
 
+    _target(c, target, registry, plain_http)  # a bad target (a URL with a password, say) is refused before building
     if not json:
         helm_tasks.build(c, latest=latest, chart=chart, target=target)
         push(c, latest=latest, force=force, target=target, registry=registry, plain_http=plain_http, chart=chart)

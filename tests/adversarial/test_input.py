@@ -46,7 +46,8 @@ def test_five_thousand_digit_chart_version(tmp_path: Path) -> None:
     chart_yaml = repo / "charts/web/Chart.yaml"
     chart_yaml.write_text(chart_yaml.read_text().replace("version: 0.1.0", "version: " + "1" * 5000 + ".0.0"))
     commit(repo)
-    _check(repo, ("helm.build",), "charts/web/Chart.yaml", "characters long")
+    line = _check(repo, ("helm.build",), "charts/web/Chart.yaml", "invoke version.sync")
+    assert len(line) < 400, "the 5000 digits are not echoed"
 
 
 @pytest.mark.parametrize("task", [("helm.build", "--jobs", "abc"), ("helm.lint", "--jobs", "many"),
@@ -88,6 +89,7 @@ def test_bad_chart_folder_name(tmp_path: Path, name: str, needle: str) -> None:
 def test_yaml_bombs(tmp_path: Path, file: str, text: str | None, needle: str, task: tuple[str, ...]) -> None:
     repo = project(tmp_path / "repo")
     path = repo / "charts/web" / file
+    (repo / "charts/web/values.schema.json").write_text('{"type": "object"}\n')  # so chartship reads the values
     if text == "deep":
         path.write_text(path.read_text() + "x: " + "[" * 3000 + "]" * 3000 + "\n")
     else:

@@ -168,8 +168,13 @@ def test_signal_during_push_removes_the_login(tmp_path: Path, helm_bin: Path, au
     try:
         folder = _login_folder(tmp, proc)
         assert folder.stat().st_mode & 0o777 == 0o700
-        argv = _children_argv(proc.pid)
-        assert argv and all(PASSWORD not in a for a in argv), argv
+        argv: list[str] = []
+        for _ in range(600):  # sample helm's argv while it pushes
+            argv = _children_argv(proc.pid)
+            if any(" push " in a for a in argv):
+                break
+            time.sleep(0.1)
+        assert any(" push " in a for a in argv) and all(PASSWORD not in a for a in argv), argv
         os.kill(proc.pid, signum)
         proxy.release.set()  # type: ignore[attr-defined]
         out, err = proc.communicate(timeout=120)

@@ -11,12 +11,14 @@ lists them all. The file's structured keys are parsed in :mod:`chartship.configf
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
+from chartship import content_policy as policymod
 from chartship import placeholders
 from chartship.errors import ConfigError
 
@@ -59,6 +61,7 @@ class Target:
 class ChartSettings:
     app_version: AppVersionMode
     package_name: str
+    content_policy: policymod.ContentPolicy = policymod.DEFAULT
 
 
 @dataclass(frozen=True)
@@ -81,6 +84,7 @@ class Config:
     retry_backoff: float = 0.5
     latest_prereleases: bool = False  # may a prerelease (a dev build too) move the latest alias?
     crd_schemas: tuple[str, ...] = ()  # the repository's own CRD schema folders (validate.crd_schemas)
+    content_policies: Mapping[str, policymod.ContentPolicy] = field(default_factory=dict)  # "" = every chart
 
     @cached_property
     def helm(self) -> Helm:
@@ -107,6 +111,7 @@ class Config:
         return ChartSettings(
             app_version="pinned" if mode == "pinned" else "follow",
             package_name=own.get("package_name", self.package_name),
+            content_policy=self.content_policies.get(chart, self.content_policies.get("", policymod.DEFAULT)),
         )
 
     def target(self, name: str | None = None) -> Target:
@@ -159,8 +164,8 @@ def parse_package_name(value: Any, where: str) -> str:
     used = placeholders.fields(text, PACKAGE_FIELDS, where, ConfigError)
     if "TAG" not in used:
         raise ConfigError(f"{where}: {text!r} needs the {{TAG}} placeholder so version and latest packages differ")
-    if not text.endswith(".tgz") or "/" in text:
-        raise ConfigError(f"{where}: {text!r} must be a file name ending in .tgz")
+    if not text.endswith(".tgz") or not re.fullmatch(r"[A-Za-z0-9._+{}-]+", text):
+        raise ConfigError(f"{where}: {text!r} must be a file name ending in .tgz (letters, digits, . _ + - and placeholders)")
     return text
 
 
@@ -339,6 +344,7 @@ def load(root: Path, flags: Mapping[str, Any] | None = None, environ: Mapping[st
         origins=origins,
         cluster_contexts=found.cluster_contexts,
         crd_schemas=found.crd_schemas,
+        content_policies=found.content_policies,
     )
 
 

@@ -7,11 +7,12 @@ the structured parts (charts, targets, environments, cluster contexts).
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from chartship import yamlio
+from chartship import content_policy as policymod
+from chartship import secrets, yamlio
 from chartship.config import (
     CONFIG_FILE,
     LOCAL_REGISTRY_URL,
@@ -39,8 +40,8 @@ VALIDATE_KEYS = {"crd_schemas"}
 # kube contexts the `existing` cluster-test provider may use: local throwaway clusters only, unless configured
 DEFAULT_CLUSTER_CONTEXTS = ("kind-*", "k3d-*", "kwok-*", "minikube", "docker-desktop", "rancher-desktop", "colima*",
                             "orbstack")
-CHART_KEYS = {"dir", "only", "settings"}
-CHART_SETTING_KEYS = {"app_version", "package_name"}
+CHART_KEYS = {"dir", "only", "settings", *policymod.SPELLINGS}
+CHART_SETTING_KEYS = {"app_version", "package_name", *policymod.SPELLINGS}
 TARGET_KEYS = {"url", "auth", "region", "plain_http", "create_repository"}
 
 
@@ -110,6 +111,7 @@ class Sections:
     environments: dict[str, tuple[str, ...]]
     cluster_contexts: tuple[str, ...]
     crd_schemas: tuple[str, ...] = ()
+    content_policies: dict[str, policymod.ContentPolicy] = field(default_factory=dict)
 
 
 def sections(data: Mapping[str, Any], where: Where) -> Sections:
@@ -118,7 +120,8 @@ def sections(data: Mapping[str, Any], where: Where) -> Sections:
     charts = _mapping(data.get("charts", {}) or {}, where(data, ("charts",)))
     check_keys(charts, CHART_KEYS, where.under(charts, ("charts",)))
     return Sections(_chart_list(charts, where), _chart_overrides(charts, where), _targets(data, where),
-                    _environments(data, where), _patterns(data, where), _crd_schemas(data, where))
+                    _environments(data, where), _patterns(data, where), _crd_schemas(data, where),
+                    policymod.from_charts(charts, where))
 
 
 def _crd_schemas(data: Mapping[str, Any], where: Where) -> tuple[str, ...]:
@@ -183,6 +186,7 @@ def parse_target(name: str, node: Mapping[str, Any], where: Callable[[str], str]
     from chartship.registry.oci import Ref
 
     url = parse_str(node["url"], where("url"))
+    secrets.refuse_userinfo(url, where("url"), ConfigError)
     if Ref.host_of(url) is None:
         raise ConfigError(f"{where('url')}: {url!r} must look like oci://HOST[:PORT]/PATH")
     auth = node.get("auth", "none")

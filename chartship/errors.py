@@ -52,3 +52,18 @@ class ReleaseError(ChartshipError):
     """A helm release operation in a cluster failed."""
 
     exit_code = 1
+
+
+_OS_HINTS = {28: "free some disk space (or set TMPDIR to a folder with room) and run again",
+             13: "check the permissions of that path", 1: "check the permissions of that path",
+             30: "it is on a read-only file system; run where chartship can write",
+             122: "the disk quota is exceeded; free some space and run again",
+             24: "too many open files; raise the limit (ulimit -n) or use fewer --jobs"}
+
+
+def os_error_line(exc: OSError) -> str:
+    """One line for an operating-system error: the path(s), what went wrong, what to do."""
+    paths = " -> ".join(str(p) for p in (exc.filename, exc.filename2) if p is not None)
+    what = exc.strerror or str(exc) or type(exc).__name__
+    hint = _OS_HINTS.get(exc.errno or 0, "fix the cause and run again")
+    return f"{paths + ': ' if paths else ''}{what}; {hint}"

@@ -2,9 +2,11 @@
 
 Modules that own an external program (``helm``, ``git``, ``tools``) call
 :func:`run`; tests can swap :data:`runner`. Text passed as ``stdin`` (a secret,
-for example) never appears in argv or in the printed command. A long-running
-program (the local registry) is started with :func:`start`: the same argv and
-environment rules, and a deadline for it to become ready.
+for example) never appears in argv or in the printed command. Every call has a
+timeout (:data:`DEFAULT_TIMEOUT` unless given); running over it is a one-line
+ToolError naming the program and the limit. A long-running program (the local
+registry) is started with :func:`start`: the same argv and environment rules,
+and a deadline for it to become ready.
 """
 
 from __future__ import annotations
@@ -15,6 +17,8 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+
+from chartship.errors import ToolError
 
 
 @dataclass(frozen=True)
@@ -39,10 +43,27 @@ def _default_runner(
     return Result(tuple(argv), proc.returncode, proc.stdout, proc.stderr)
 
 
-TimeoutExpired = subprocess.TimeoutExpired  # what :func:`run` raises when ``timeout`` passes
+class Timeout(ToolError):
+    """A program ran over its time limit (and was stopped)."""
+
+
+TimeoutExpired = Timeout  # what :func:`run` raises when ``timeout`` passes
 
 Runner = Callable[[Sequence[str], "Path | None", "Mapping[str, str] | None", "str | None", "float | None"], Result]
 runner: Runner = _default_runner
+DEFAULT_TIMEOUT = 600.0  # seconds; callers pass their own for longer work (builds, installs)
+TIMEOUT_ENV = "CHARTSHIP_TOOL_TIMEOUT"  # seconds; when set, the limit for every call
+
+
+def _limit(timeout: float | None) -> float:
+    raw = os.environ.get(TIMEOUT_ENV, "").strip()
+    try:
+        value = float(raw) if raw else 0.0
+    except ValueError:
+        value = 0.0
+    if value > 0:
+        return value
+    return DEFAULT_TIMEOUT if timeout is None else timeout
 
 
 def run(
@@ -52,8 +73,15 @@ def run(
     stdin: str | None = None,
     timeout: float | None = None,
 ) -> Result:
-    """Run ``argv``; raises FileNotFoundError when the program does not exist."""
-    return runner(argv, cwd, env, stdin, timeout)
+    """Run ``argv``; raises FileNotFoundError when the program does not exist, ToolError on a timeout."""
+    limit = _limit(timeout)
+    try:
+        return runner(argv, cwd, env, stdin, limit)
+    except subprocess.TimeoutExpired:
+        program = Path(argv[0]).name if argv else "?"
+        sub = f" {argv[1]}" if len(argv) > 1 and not argv[1].startswith("-") else ""
+        raise Timeout(f"`{program}{sub}` did not finish within {limit:g}s and was stopped; check that {program} "
+                        "(and the service it talks to) responds, then run again") from None
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
+from chartship import yamllimits
 from chartship.errors import ChartshipError
 
 
@@ -23,19 +24,25 @@ def _yaml() -> YAML:
 
 def loads(text: str, where: str, error: type[ChartshipError]) -> Any:
     """Parse YAML text; a syntax error becomes ``error`` naming ``where`` and the line."""
+    yamllimits.check_text(text, where, error)
     try:
-        return _yaml().load(text)
+        data = _yaml().load(text)
+    except RecursionError:
+        raise error(f"{where}: nested too deeply to read; flatten the structure") from None
     except MarkedYAMLError as exc:
         mark = exc.problem_mark
         pos = f":{mark.line + 1}:{mark.column + 1}" if mark is not None else ""
         raise error(f"{where}{pos}: invalid YAML ({exc.problem}); fix the syntax") from None
     except YAMLError as exc:
         raise error(f"{where}: invalid YAML ({exc}); fix the syntax") from None
+    yamllimits.check(text, data, where, error)
+    return data
 
 
 def load_file(path: Path, where: str, error: type[ChartshipError]) -> tuple[str, Any]:
     """Read and parse a YAML file; returns (text, data)."""
     try:
+        yamllimits.check_bytes(path.stat().st_size, where, error)
         raw = path.read_bytes()
     except FileNotFoundError:
         raise error(f"{where}: file not found") from None

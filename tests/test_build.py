@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.pipeline_fixture import commit, helm, invoke, new_repo, one_error_line, scaffold, snapshot, umbrella
+from tests.pipeline_fixture import commit, git, helm, invoke, new_repo, one_error_line, scaffold, snapshot, umbrella
 
 
 @pytest.fixture
@@ -81,6 +81,7 @@ def test_lint_failure_leaves_dist_untouched(repo: Path) -> None:
 
 def test_template_error_fails_build(repo: Path) -> None:
     (repo / "charts/web/templates/bad.yaml").write_text("{{ if }}\n")
+    git(repo, "add", "charts/web/templates/bad.yaml")  # the build uses the files git would check out
     result = invoke(repo, "helm.build", "--json")
     assert result.returncode == 1
     data = json.loads(result.stdout)

@@ -94,7 +94,7 @@ def test_other_files_and_explicit_ref(repo: Path) -> None:
 
 
 def test_unknown_ref_and_not_a_repo(repo: Path, tmp_path: Path) -> None:
-    with pytest.raises(ChartshipError, match="unknown git ref 'nope'.*git fetch origin nope"):
+    with pytest.raises(ChartshipError, match=r"unknown git ref 'nope'.*`git fetch origin \+nope:refs/remotes/origin/nope`"):
         changed(repo, "nope")
     plain = tmp_path / "plain"
     write_charts(plain)

@@ -41,6 +41,8 @@ def repo(tmp_path: Path, project_root: Path) -> Path:
 def inv(repo: Path) -> Run:
     def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
         clean = {k: v for k, v in os.environ.items() if not k.startswith(("CHARTSHIP_", "GITHUB_"))}
+        # files a test writes are staged: chartship validates the files git would check out
+        subprocess.run(["git", "-C", str(repo), "add", "-A"], check=True)
         return subprocess.run([INVOKE, *args], cwd=repo, capture_output=True, text=True, check=False,
                               env={**clean, **(env or {})}, timeout=600)
     return run

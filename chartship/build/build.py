@@ -44,7 +44,8 @@ def require_versions_in_step(cfg: Config, all_charts: Sequence[chartmod.Chart]) 
         first = mismatches[0]
         more = f" (and {len(mismatches) - 1} more)" if len(mismatches) > 1 else ""
         raise VersionError(
-            f"version file says {v} but {first.file} {first.field} is {first.found!r}{more}; "
+            f"version file says {v} but {first.file} {first.field} is {str(first.found)[:60]!r}"
+            f"{'...' if len(str(first.found)) > 60 else ''}{more}; "
             "run `invoke version.sync` (see `invoke version.check`)"
         )
     return v

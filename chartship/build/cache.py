@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import stat
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -26,6 +27,17 @@ def _files(folder: Path) -> list[Path]:
         dirnames.sort()
         found += [Path(dirpath) / f for f in sorted(filenames)]
     return found
+
+
+def _digest(path: Path) -> bytes:
+    """A regular file's content digest; a link by its target, anything else by its type: never read through a
+    link or from a device or FIFO (the content policy refuses those when the workspace is copied)."""
+    mode = os.lstat(path).st_mode
+    if stat.S_ISLNK(mode):
+        return b"link:" + os.readlink(path).encode()
+    if not stat.S_ISREG(mode):
+        return f"special:{stat.S_IFMT(mode)}".encode()
+    return hashlib.sha256(path.read_bytes()).digest()
 
 
 def epochs(cfg: Config, all_charts: Sequence[chartmod.Chart], names: Sequence[str]) -> dict[str, int]:
@@ -49,7 +61,7 @@ def inputs_key(cfg: Config, all_charts: Sequence[chartmod.Chart], names: Sequenc
         for source in sources:
             for path in _files(source) if source.is_dir() else []:
                 h.update(path.relative_to(cfg.root).as_posix().encode() + b"\0")
-                h.update(hashlib.sha256(path.read_bytes()).digest())
+                h.update(_digest(path))
         h.update(f"{c.name}:{times[c.name]}".encode())
     return h.hexdigest()
 

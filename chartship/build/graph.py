@@ -6,9 +6,13 @@ from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import TypeVar
 
-from chartship.errors import ChartshipError
+from chartship.errors import ChartError, ChartshipError
 
 T = TypeVar("T")
+
+
+class SubchartFailed(ChartError):
+    """Not attempted: a file:// subchart of this chart failed first."""
 
 
 def run_graph(names: Sequence[str], needs: Mapping[str, Sequence[str]], work: Callable[[str], T],
@@ -18,7 +22,8 @@ def run_graph(names: Sequence[str], needs: Mapping[str, Sequence[str]], work: Ca
 
     def step(name: str, waits: list[Future[T | ChartshipError]]) -> T | ChartshipError:
         for w in waits:
-            w.result()
+            if isinstance(w.result(), ChartshipError):
+                return SubchartFailed(f"{name}: a chart it needs failed")  # prepare() names which and why
         try:
             return work(name)
         except ChartshipError as exc:

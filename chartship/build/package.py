@@ -13,6 +13,7 @@ import gzip
 import io
 import json
 import os
+import re
 import shutil
 import tarfile
 from collections.abc import Mapping, Sequence
@@ -84,9 +85,13 @@ def file_name(cfg: Config, chart: str, tag: str, version: str) -> str:
     template = cfg.chart_settings(chart).package_name
     where = f"{CONFIG_FILE}: chartship package_name for {chart}"
     name = placeholders.render(template, {"name": chart, "TAG": tag, "VERSION": version}, where, ConfigError)
-    if "/" in name or name.startswith("."):
-        raise ConfigError(f"{where}: {template!r} gives {name!r}, which is not a plain file name")
+    if not _FILE_NAME.match(name) or len(name) > 255:
+        raise ConfigError(f"{where}: {template[:80]!r} gives {name[:80]!r}, which is not a plain file name; use letters, "
+                          "digits and . _ + - only (at most 255 characters, ending in .tgz)")
     return name
+
+
+_FILE_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9._+-]*\.tgz$")
 
 
 @dataclass(frozen=True)

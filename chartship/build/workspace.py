@@ -10,20 +10,20 @@ a chart starts once the file:// subcharts it uses are done.
 from __future__ import annotations
 
 import dataclasses
-import shutil
+import os
 import tempfile
 import threading
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
-from chartship.build import package, patches
-from chartship.build.graph import run_graph
+from chartship.build import content, package, patches
+from chartship.build.graph import SubchartFailed, run_graph
 from chartship.charts import chart as chartmod
 from chartship.config import PATCHES_DIR, Config
-from chartship.errors import ChartError, ChartshipError
-from chartship.registry import credentials, oci
+from chartship.errors import ChartError, ChartshipError, ToolError
+from chartship.registry import authfile, credentials, oci
 from chartship.version import sync
 from chartship.version.semver import SemVer
 
@@ -55,6 +55,9 @@ class Deps:
     environ: Mapping[str, str] | None = None
     _login: credentials.HelmLogin | None = None
 
+    def __post_init__(self) -> None:
+        authfile.protect()  # logins happen on worker threads; signal handlers need the main thread
+
     def env_for(self, c: chartmod.Chart) -> tuple[dict[str, str] | None, bool]:
         """(extra env, plain_http) for ``c``'s dependency build."""
         t = self.cfg.target(self.target)
@@ -84,7 +87,11 @@ def build_one(cfg: Config, c: chartmod.Chart, source_root: Path, deps: Deps, loc
         env, plain_http = deps.env_for(c)
     had_lock = (c.path / "Chart.lock").exists()
     refresh = any(d.repository.startswith(("http://", "https://")) for d in c.dependencies)
-    cfg.helm.dependency_build(c.path, c.rel, env=env, plain_http=plain_http, refresh=refresh)
+    try:
+        cfg.helm.dependency_build(c.path, c.rel, env=env, plain_http=plain_http, refresh=refresh)
+    except ToolError:
+        _blame_subchart(cfg, c)
+        raise
     if not had_lock:
         (c.path / "Chart.lock").unlink(missing_ok=True)  # helm wrote one with a time stamp; it was not there before
     for dep in c.dependencies:
@@ -95,6 +102,19 @@ def build_one(cfg: Config, c: chartmod.Chart, source_root: Path, deps: Deps, loc
         epoch = package.source_epoch(cfg.root, [rel, f"{PATCHES_DIR}/{sub_dir.name}"])
         for archive in sorted((c.path / "charts").glob(f"{dep.name}-*.tgz")):
             package.repack(archive, archive, epoch)
+
+
+def _blame_subchart(cfg: Config, c: chartmod.Chart) -> None:
+    """When the dependency build of ``c`` failed, a file:// subchart helm cannot load is the culprit: name it."""
+    for dep in c.dependencies:
+        if dep.local_path is None:
+            continue
+        sub = (c.path / dep.local_path).resolve()
+        problem = cfg.helm.load_problem(sub)
+        if problem:
+            rel = Path(os.path.normpath(Path(c.rel) / dep.local_path)).as_posix()
+            raise ChartError(f"{rel}: {problem} (found while building the dependencies of {c.rel}, which uses it "
+                             f"through {dep.repository}); fix {rel}")
 
 
 def build_dependencies(cfg: Config, charts: Sequence[chartmod.Chart], all_charts: Sequence[chartmod.Chart],
@@ -112,18 +132,18 @@ def build_dependencies(cfg: Config, charts: Sequence[chartmod.Chart], all_charts
         deps.close()
 
 
-def _ignore(charts: Sequence[chartmod.Chart]) -> Callable[[str, list[str]], set[str]]:
+def _skip(charts: Sequence[chartmod.Chart]) -> content.Skip:
     """Skip archives of declared dependencies (rebuilt from Chart.yaml/Chart.lock) and helm's scratch folders."""
-    owned = {str(c.path / "charts"): {d.name for d in c.dependencies} for c in charts if c.dependencies}
+    owned = {c.name: {d.name for d in c.dependencies} for c in charts if c.dependencies}
 
-    def ignore(folder: str, names: list[str]) -> set[str]:
-        skip = {n for n in names if n in {".git", "tmpcharts"}}
-        deps = owned.get(folder)
-        if deps:
-            skip |= {n for n in names if n.endswith(".tgz") and any(n.startswith(f"{d}-") for d in deps)}
-        return skip
+    def skip(rel: PurePosixPath) -> bool:
+        parts = rel.parts
+        if any(p in (".git", "tmpcharts") for p in parts[:-1]) or parts[-1] == ".git":
+            return True
+        deps = owned.get(parts[0]) if len(parts) == 3 and parts[1] == "charts" else None
+        return bool(deps) and parts[2].endswith(".tgz") and any(parts[2].startswith(f"{d}-") for d in deps or ())
 
-    return ignore
+    return skip
 
 
 @dataclass
@@ -152,12 +172,24 @@ def _check_local_paths(cfg: Config, charts: Sequence[chartmod.Chart]) -> None:
                                  f"chartship builds from a copy of {cfg.charts_dir}/, so move the chart under it")
 
 
+def _patch(cfg: Config, c: chartmod.Chart, root: Path) -> list[str]:
+    """Apply ``c``'s patch series to its copy; what the patches made obeys the content policy too."""
+    applied = patches.apply_series(cfg.root, c.name, root / cfg.charts_dir / c.name)
+    if applied:
+        problems = content.check_copy(root / cfg.charts_dir / c.name, c.rel, c.name,
+                                      cfg.chart_settings(c.name).content_policy, f"after {PATCHES_DIR}/{c.name}/")
+        if problems:
+            raise ChartError(problems[0] + (f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""))
+    return applied
+
+
 def _copied(source: chartmod.Chart, path: Path, root: Path) -> chartmod.Chart:
-    """The copy of ``source`` at ``path``: parsed again only when its Chart.yaml differs from the one already read."""
+    """The copy of ``source`` at ``path``: parsed again only when its Chart.yaml differs from the one already read
+    (a chart that was not copied, an untracked one, keeps what was read; its problem is recorded)."""
     try:
         same = (path / "Chart.yaml").read_bytes() == source.text.encode("utf-8")
     except OSError:
-        same = False
+        same = True
     if same:
         return dataclasses.replace(source, path=path, rel=path.relative_to(root).as_posix())
     return chartmod.read_chart(path, root)
@@ -174,25 +206,31 @@ def prepare(cfg: Config, all_charts: Sequence[chartmod.Chart], names: Sequence[s
     _check_local_paths(cfg, needed)
     with tempfile.TemporaryDirectory(prefix="chartship-") as tmp:
         root = Path(tmp)
-        shutil.copytree(cfg.root / cfg.charts_dir, root / cfg.charts_dir, symlinks=True, ignore=_ignore(all_charts))
+        copied = content.copy_charts(cfg, root, [c.name for c in needed], _skip(all_charts))
         copies = [_copied(c, root / cfg.charts_dir / c.name, root) for c in all_charts]
         ws = Workspace(root, cfg, copies, {c.name: c for c in all_charts})
-        failed: dict[str, ChartshipError] = {}
+        failed: dict[str, ChartshipError] = {c.name: e for c in needed if (e := copied.error(c.name)) is not None}
         for c in needed:
-            try:
-                ws.patched[c.name] = patches.apply_series(cfg.root, c.name, root / cfg.charts_dir / c.name)
-            except ChartshipError as exc:
-                failed[c.name] = exc
+            if c.name not in failed:
+                try:
+                    ws.patched[c.name] = _patch(cfg, c, root)
+                except ChartshipError as exc:
+                    failed[c.name] = exc
+        for c in needed:  # build order: an umbrella of a chart that already failed is not attempted
+            if c.name not in failed and any(sub.name in failed for _d, sub in chartmod.local_dependencies(c, all_charts)):
+                failed[c.name] = SubchartFailed(f"{c.rel}: a chart it needs failed")
         ws.charts = [chartmod.read_chart(c.path, root) if ws.patched.get(c.name) else c for c in copies]
         if version is not None:
             changed = {f.chart for f in sync.sync(cfg, version, ws.charts)}
             ws.charts = [chartmod.read_chart(c.path, root) if c.name in changed else c for c in ws.charts]
         ok = [ws.chart(c.name) for c in needed if c.name not in failed]
         ws.prepared = {**build_dependencies(cfg, ok, ws.charts, root, jobs, target, environ), **failed}
-        for c in needed:  # an umbrella whose subchart failed cannot be right either
+        for c in needed:  # an umbrella whose subchart failed cannot be right either (needed is in build order)
             for _d, sub in chartmod.local_dependencies(c, all_charts):
-                if ws.problem(sub.name) and not ws.problem(c.name):
-                    ws.prepared[c.name] = ChartError(f"{c.rel}: subchart {sub.name} could not be prepared")
+                own, theirs = ws.problem(c.name), ws.problem(sub.name)
+                if theirs is not None and (own is None or isinstance(own, SubchartFailed)):
+                    ws.prepared[c.name] = SubchartFailed(f"{c.rel}: not prepared because its subchart {sub.rel} "
+                                                         f"failed: {theirs}")
         yield ws
 
 

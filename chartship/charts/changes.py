@@ -40,17 +40,17 @@ def merge_base(cfg: Config, ref: str) -> str:
     commit = git.resolve_commit(cfg.root, ref)
     shallow = git.is_shallow(cfg.root)
     if commit is None:
-        hint = " (this is a shallow clone: run `git fetch --unshallow` or fetch the branch)" if shallow else ""
+        where = " in this shallow clone" if shallow else ""
         raise ChartshipError(
-            f"unknown git ref {ref!r}{hint}: fetch it (`git fetch origin {ref}`), pass --changed-since with a "
-            "branch, tag or commit that exists, or use --all"
+            f"unknown git ref {ref!r}{where}: fetch it with `{git.fetch_command(ref, shallow)}`, pass --changed-since "
+            "with a branch, tag or commit that exists, or use --all"
         )
     base = git.merge_base(cfg.root, "HEAD", commit)
     if base is None:
         if shallow:
             raise ChartshipError(
                 f"cannot find the merge-base of HEAD and {ref!r}: this is a shallow clone; run `git fetch --unshallow` "
-                "(in CI: checkout with fetch-depth 0) or use --all"
+                "(in CI: check out with fetch-depth: 0) or use --all"
             )
         raise ChartshipError(f"HEAD and {ref!r} have no common history: pass another --changed-since ref or use --all")
     return base

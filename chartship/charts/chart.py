@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from chartship import yamlio
+from chartship import content_policy, secrets, yamlio
 from chartship.config import CONFIG_FILE, Config, require_charts
 from chartship.errors import ChartError
 
@@ -61,11 +62,26 @@ class Chart:
         ]
 
 
+NAME_MAX = 63  # a Kubernetes DNS label; OCI repository path components are lower case as well
+_NAME = re.compile(r"^[a-z0-9]+(?:[._-]+[a-z0-9]+)*$")
+
+
+def check_name(name: str, where: str) -> None:
+    """A chart name chartship can build paths, tags and OCI references from."""
+    if len(name) > NAME_MAX:
+        raise ChartError(f"{where}: the chart name is {len(name)} characters long; Kubernetes and OCI registries allow "
+                         f"at most {NAME_MAX}: rename the folder (and `name:` in Chart.yaml)")
+    if not _NAME.match(name):
+        raise ChartError(f"{where}: the chart name {name[:NAME_MAX]!r} is not valid: use lower-case letters and digits, "
+                         "separated by '-', '.' or '_' (rename the folder and `name:` in Chart.yaml)")
+
+
 def read_chart(path: Path, root: Path | None = None) -> Chart:
     """Parse ``path/Chart.yaml``; every way it can be broken is a one-line ChartError naming the file
     relative to ``root`` (by its full path without one)."""
     rel = path.relative_to(root).as_posix() if root is not None and path.is_relative_to(root) else str(path)
     where = f"{rel}/Chart.yaml"
+    check_name(path.name, rel)
     text, data = yamlio.load_file(path / "Chart.yaml", where, ChartError)
     if not isinstance(data, dict):
         raise ChartError(f"{where}: must be a mapping of keys (apiVersion, name, version, ...), got {type(data).__name__}")
@@ -76,6 +92,8 @@ def read_chart(path: Path, root: Path | None = None) -> Chart:
     deps = data.get("dependencies")
     if deps is not None and (not isinstance(deps, list) or not all(isinstance(d, dict) for d in deps)):
         raise ChartError(f"{where}: 'dependencies' must be a list of mappings")
+    for i, dep in enumerate(deps or []):
+        secrets.refuse_userinfo(str(dep.get("repository", "")), f"{where}: dependencies[{i}].repository", ChartError)
     return Chart(name=path.name, path=path, rel=rel, text=text, data=data)
 
 
@@ -104,9 +122,11 @@ def discover(cfg: Config, names: Sequence[str] = ()) -> list[Chart]:
     known = {d.name: d for d in dirs}
     for chart in cfg.chart_overrides:
         if chart not in known:
+            hint = (f" (the content policy for every chart goes under chartship.charts.{content_policy.KEY})"
+                    if chart in content_policy.SPELLINGS else "")
             raise ChartError(
                 f"{CONFIG_FILE}: chartship.charts.settings.{chart}: no chart {chart!r} under {cfg.charts_dir}/; "
-                "fix the name or remove the entry"
+                f"fix the name or remove the entry{hint}"
             )
     if names:
         _check_names(cfg, names, known)

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from chartship import yamllimits
 from chartship.config import Config
 from chartship.errors import ChartError, ConfigError
 
@@ -97,14 +98,19 @@ def _load(text: str, where: str) -> Any:
     import yaml
 
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    yamllimits.check_text(text, where, ChartError)
     try:
-        return yaml.load(text, Loader=loader)  # noqa: S506 - a safe loader
+        data = yaml.load(text, Loader=loader)  # noqa: S506 - a safe loader
+    except RecursionError:
+        raise ChartError(f"{where}: nested too deeply to read; flatten the structure") from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark
         pos = f":{mark.line + 1}:{mark.column + 1}" if mark is not None else ""
         raise ChartError(f"{where}{pos}: invalid YAML ({exc.problem}); fix the syntax") from None
     except yaml.YAMLError as exc:
         raise ChartError(f"{where}: invalid YAML ({exc}); fix the syntax") from None
+    yamllimits.check(text, data, where, ChartError)
+    return data
 
 
 def load_values(chart_dir: Path, rel: str, name: str) -> dict[str, Any]:

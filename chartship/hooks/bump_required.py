@@ -32,7 +32,8 @@ def check(root: Path, base: str | None) -> int:
         commit = git.resolve_commit(root, base)
         if commit is None:
             raise ConfigError(f"--base {base}: no such branch, tag or commit here; fetch it "
-                              f"(`git fetch origin {base}`; in CI check out with fetch-depth: 0) or pass another ref")
+                              f"(`{git.fetch_command(base, git.is_shallow(root))}`; in CI check out with "
+                              "fetch-depth: 0) or pass another ref")
         start = git.merge_base(root, commit, "HEAD")
         if start is None:
             raise ConfigError(f"--base {base}: no common history with HEAD (a shallow clone? fetch with fetch-depth: 0)")

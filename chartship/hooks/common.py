@@ -27,6 +27,12 @@ def edge(body: Callable[[], int]) -> int:
     except KeyboardInterrupt:
         print("error: interrupted", file=sys.stderr, flush=True)
         return 130
+    except OSError as exc:
+        from chartship.errors import os_error_line
+        from chartship.report import error
+
+        error(os_error_line(exc))
+        return 1
 
 
 def root() -> Path:

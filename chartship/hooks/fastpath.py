@@ -71,7 +71,12 @@ def _version(root: Path) -> str:
     from chartship.errors import VersionError
     from chartship.version import semver
 
-    raw = (root / VERSION_FILE).read_bytes().decode("utf-8")
+    with (root / VERSION_FILE).open("rb") as fh:
+        data = fh.read(257)  # versionfile.MAX_BYTES + 1; more (or binary) goes the slow way, which explains it
+    try:
+        raw = data.decode("utf-8") if len(data) <= 256 and b"\0" not in data else ""
+    except UnicodeDecodeError:
+        raise _Decline from None
     body = raw[:-1] if raw.endswith("\n") else raw
     if not body or "\n" in body or "\r" in body:
         raise _Decline

@@ -19,7 +19,7 @@ from chartship.build.package import Entry
 from chartship.charts import chart as chartmod
 from chartship.config import DIST_DIR, LOCAL_HOSTS, REGISTRY_STATE, Config, Target
 from chartship.errors import PublishRefused
-from chartship.outcome import BAD, PLANNED, SKIPPED
+from chartship.outcome import ALIASED, BAD, PLANNED, PUSHED, SKIPPED
 from chartship.publish import notes, tagsafe
 from chartship.publish import push as pushmod
 from chartship.publish.push import Published
@@ -103,10 +103,19 @@ def failed(outcomes: Sequence[Published]) -> bool:
 
 
 def raise_if_failed(outcomes: Sequence[Published]) -> None:
+    """One line: how many steps failed, and what did change in the registry for those charts before they failed."""
     bad = [o for o in outcomes if o.status in BAD]
-    if bad:
-        raise PublishRefused(f"{len(bad)} of {len(outcomes)} publish step(s) refused or failed; nothing else was changed "
-                             "for those charts (see the table)")
+    if not bad:
+        return
+    charts = {o.chart for o in bad}
+    done = [o for o in outcomes if o.chart in charts and o.status in (PUSHED, ALIASED)]
+    head = f"{len(bad)} of {len(outcomes)} publish step(s) refused or failed (see the table)"
+    if not done:
+        raise PublishRefused(f"{head}; the registry was not changed for those charts")
+    changed = ", ".join(f"{o.ref} was {'pushed' if o.status == PUSHED else 'moved'}" for o in done)
+    failed_refs = ", ".join(o.ref for o in bad)
+    raise PublishRefused(f"{head}; already changed for those charts: {changed}; not done: {failed_refs}: fix the cause "
+                         "and run it again (what is published is skipped)")
 
 
 # ---------------------------------------------------------------- deploy

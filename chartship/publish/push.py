@@ -75,7 +75,7 @@ def load_packages(dist: Path, charts: Sequence[str] = ()) -> list[Package]:
     except (ValueError, OSError) as exc:
         raise ChartError(f"{manifest.name}: unreadable ({exc}); run `invoke helm.build` again") from None
     packages = []
-    for entry in data.get("packages", []):
+    for entry in _entries(data):
         if entry.get("kind") != "version" or (charts and entry["chart"] not in charts):
             continue
         path = dist / entry["file"]
@@ -88,6 +88,23 @@ def load_packages(dist: Path, charts: Sequence[str] = ()) -> list[Package]:
     if not packages:
         raise ChartError(f"{DIST}/manifest.json lists no packages" + (f" for {', '.join(charts)}" if charts else "")
                          + "; run `invoke helm.build`")
+    return packages
+
+
+_ENTRY_KEYS = ("file", "chart", "version", "kind", "sha256")
+
+
+def _entries(data: object) -> list[dict[str, str]]:
+    """The package entries of manifest.json, each checked for the shape helm.build writes."""
+    where = "dist/charts/manifest.json"
+    packages = data.get("packages") if isinstance(data, dict) else None
+    if not isinstance(packages, list):
+        raise ChartError(f"{where}: not a chartship manifest (no 'packages' list); run `invoke helm.build` again")
+    for i, entry in enumerate(packages):
+        bad = [k for k in _ENTRY_KEYS if not isinstance(entry, dict) or not isinstance(entry.get(k), str)]
+        if bad or "/" in entry["file"] or entry["file"].startswith(".") or not entry["file"]:
+            what = f"no text value for {bad[0]!r}" if bad else f"file {entry['file'][:60]!r} is not a plain file name"
+            raise ChartError(f"{where}: packages[{i}] has {what}; run `invoke helm.build` again")
     return packages
 
 

@@ -7,8 +7,6 @@ Publishing, releases, the cluster test and dependency builds all log in through 
 
 from __future__ import annotations
 
-import shutil
-import tempfile
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -18,7 +16,7 @@ from typing import TYPE_CHECKING
 from chartship import config, secrets
 from chartship.config import Target
 from chartship.errors import RegistryError, ToolError
-from chartship.registry import oci, retry
+from chartship.registry import authfile, oci, retry
 
 if TYPE_CHECKING:
     from chartship.config import Config
@@ -40,7 +38,7 @@ def credentials(target: Target, environ: Mapping[str, str] | None = None) -> tup
     user, password = config.env(USER_ENV, environ), config.env(PASSWORD_ENV, environ)
     if not user or not password:
         raise RegistryError(f"target {target.name!r} ({target.host}) needs a login: set {USER_ENV} and {PASSWORD_ENV}")
-    secrets.register(password)
+    secrets.register_login(user, password)
     return user, password
 
 
@@ -103,14 +101,14 @@ def session(cfg: Config, target: Target, login_helm: bool = True,
     """Log in (helm into a private, temporary HELM_REGISTRY_CONFIG) and always clean up. Registry calls
     retry transient failures as configured (``retries``, ``retry_backoff``: :mod:`chartship.registry.retry`)."""
     creds = credentials(target, environ)
-    tmp = Path(tempfile.mkdtemp(prefix="chartship-registry-"))
+    tmp = authfile.create()
     try:
         registry_config = helm_login(cfg.helm, target, creds, tmp) if creds is not None and login_helm else None
         client = oci.Client(target.host, target.plain_http, creds[0] if creds else None, creds[1] if creds else None,
                             retry=retry.Policy.from_config(cfg))
         yield Session(cfg, target, client, registry_config)
     finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+        authfile.remove(tmp)
 
 
 @dataclass
@@ -121,7 +119,7 @@ class HelmLogin:
     target: Target
     environ: Mapping[str, str] | None = None
     _env: dict[str, str] | None = None
-    _dir: tempfile.TemporaryDirectory[str] | None = None
+    _dir: Path | None = None
 
     def env(self) -> dict[str, str]:
         """The environment helm needs to use the login ({} when the target needs none)."""
@@ -130,10 +128,10 @@ class HelmLogin:
             if creds is None:
                 self._env = {}
             else:
-                self._dir = tempfile.TemporaryDirectory(prefix="chartship-registry-")
-                self._env = {"HELM_REGISTRY_CONFIG": str(helm_login(self.cfg.helm, self.target, creds, Path(self._dir.name)))}
+                self._dir = authfile.create()
+                self._env = {"HELM_REGISTRY_CONFIG": str(helm_login(self.cfg.helm, self.target, creds, self._dir))}
         return self._env
 
     def close(self) -> None:
         if self._dir is not None:
-            self._dir.cleanup()
+            authfile.remove(self._dir)

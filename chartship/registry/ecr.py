@@ -77,7 +77,7 @@ def login(host: str, region: str | None) -> Credentials:
     user, _, password = base64.b64decode(token).decode().partition(":")
     from chartship import secrets
 
-    secrets.register(password)
+    secrets.register_login(user, password)
     secrets.register(token)
     return Credentials(user, password)
 

@@ -295,6 +295,10 @@ class Ref:
     @classmethod
     def parse(cls, ref: str) -> Ref:
         """A chart reference: host and repository are both required."""
+        from chartship import secrets
+
+        secrets.refuse_userinfo(ref, "the chart reference", RegistryError,
+                                "pass --target with a target whose credentials come from the environment")
         parsed = cls.parse_base(ref)
         if not parsed.repository:
             raise RegistryError(f"{ref!r}: expected oci://HOST[:PORT]/PATH/CHART")

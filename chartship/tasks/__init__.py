@@ -34,6 +34,7 @@ def namespace(root: Path | None) -> Collection:
     """chartship's tasks. ``root`` is the repository (a tasks.py passes its own folder); None (the
     ``chartship`` command) finds it from the current folder when a task needs it."""
     _guard_invoke_yaml()
+    _guard_flag_values()
     ns = Collection()
     ns.add_collection(Collection.from_module(version_tasks, name="version"))
     ns.add_collection(Collection.from_module(tools_tasks, name="tools"))
@@ -71,12 +72,42 @@ def _guard_invoke_yaml() -> None:
 
     def load_yaml(self: Config, path: os.PathLike[str]) -> object:
         try:
-            return original(self, path)
+            data = original(self, path)
         except yaml.YAMLError as exc:
             mark = getattr(exc, "problem_mark", None)
             pos = f":{mark.line + 1}:{mark.column + 1}" if mark is not None else ""
             problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
             print(f"error: {Path(path).name}{pos}: invalid YAML ({problem}); fix the syntax", file=sys.stderr)
             raise SystemExit(2) from None
+        from chartship.yamllimits import expanded_size
+
+        try:  # invoke deep-copies its configuration: an alias bomb would expand right here
+            expanded_size(data)
+        except ValueError as exc:
+            print(f"error: {Path(path).name}: {exc}; remove the anchors (&) and aliases (*)", file=sys.stderr)
+            raise SystemExit(2) from None
+        return data
 
     Config._load_yaml = load_yaml  # type: ignore[method-assign]
+
+
+def _guard_flag_values() -> None:
+    """invoke casts typed flags (``--jobs abc``) itself and lets the ValueError escape as a traceback;
+    make it one line naming the flag, through invoke's own parse-error path (exit code 1)."""
+    from invoke.exceptions import ParseError
+    from invoke.parser.argument import Argument
+
+    original = Argument.set_value
+    if getattr(original, "_chartship", False):
+        return
+
+    def set_value(self: Argument, value: object, cast: bool = True) -> None:
+        try:
+            original(self, value, cast)
+        except (TypeError, ValueError):
+            kind = "a whole number" if self.kind is int else f"a {getattr(self.kind, '__name__', 'value')}"
+            flag = f"--{self.name.replace('_', '-')}" if self.name else "a flag"
+            raise ParseError(f"error: {flag}: expected {kind}, got {str(value)[:40]!r}") from None
+
+    set_value._chartship = True  # type: ignore[attr-defined]
+    Argument.set_value = set_value  # type: ignore[method-assign]

@@ -41,6 +41,11 @@ def edge(func: Callable[P, R]) -> Callable[P, R]:
             devnull = os.open(os.devnull, os.O_WRONLY)
             os.dup2(devnull, sys.stdout.fileno())
             raise Exit(code=1) from None
+        except OSError as exc:  # a full disk, a permission, a read-only file system: one line with the path
+            from chartship.errors import os_error_line
+
+            error(os_error_line(exc))
+            raise Exit(code=1) from None
 
     return wrapper
 

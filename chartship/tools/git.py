@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -77,6 +78,16 @@ def resolve_commit(root: Path, ref: str) -> str | None:
         if result.ok and result.stdout.strip():
             return result.stdout.strip()
     return None
+
+
+def fetch_command(ref: str, shallow: bool) -> str:
+    """A ``git fetch`` after which ``ref`` resolves here (as origin/REF; a plain ``git fetch origin REF`` only
+    writes FETCH_HEAD in a single-branch clone), with the whole history when the clone is shallow."""
+    unshallow = "--unshallow " if shallow else ""
+    if re.fullmatch(r"[0-9a-f]{7,40}", ref):
+        return f"git fetch {unshallow}origin {ref}"
+    name = ref.removeprefix("origin/")
+    return f"git fetch {unshallow}origin +{name}:refs/remotes/origin/{name}"
 
 
 def merge_base(root: Path, a: str, b: str) -> str | None:
@@ -158,3 +169,18 @@ def file_at(root: Path, commit: str, path: str) -> str | None:
     """The text of ``path`` (relative to ``root``) in ``commit``; None when the commit has no such file."""
     result = run(root, "show", f"{commit}:./{path}")
     return result.stdout if result.ok else None
+
+
+# ------------------------------------------------------------ build: the files git would check out
+
+def tracked_files(root: Path, folder: str) -> list[str] | None:
+    """Paths (relative to ``root``) under ``folder`` that git tracks (the index, submodules included);
+    None when ``root`` is not in a git work tree."""
+    if not is_work_tree(root):
+        return None
+    return _paths(run(root, "ls-files", "-z", "--cached", "--recurse-submodules", "--", folder), "ls-files")
+
+
+def untracked_files(root: Path, folder: str) -> list[str]:
+    """Paths under ``folder`` that git does not track and does not ignore."""
+    return _paths(run(root, "ls-files", "-z", "--others", "--exclude-standard", "--", folder), "ls-files")

@@ -249,6 +249,14 @@ class Helm:
         result = self.run(["package", str(chart_dir), "--destination", str(dest)], Op.RENDER, f"{where}: helm package")
         return HelmResult(result.argv, result.stdout, result.stderr, path=_new_archive(dest, before, f"{where}: helm package"))
 
+    def load_problem(self, chart_dir: Path) -> str | None:
+        """Why helm cannot load the chart folder ``chart_dir`` (``helm show chart`` loads every file), or None."""
+        try:
+            self.run(["show", "chart", str(chart_dir)], Op.RENDER, f"helm show chart {chart_dir.name}", timeout=120)
+        except HelmError as exc:
+            return exc.reason.removeprefix("Error: ")
+        return None
+
     def template(self, release: str, chart_dir: Path, values_files: tuple[Path, ...], namespace: str,
                  api_versions: tuple[str, ...] = ()) -> HelmResult:
         """``helm template RELEASE CHART -f ...`` (client-side, no cluster); ``api_versions`` render as a

@@ -19,6 +19,8 @@ _SEMVER_RE = re.compile(
     r"(?:\+(?P<build>[0-9A-Za-z-]+(?:\.[0-9A-Za-z-]+)*))?$"
 )
 _OCI_TAG_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$")
+MAX_LENGTH = 256  # a version longer than this is not one a registry or helm can use
+MAX_DIGITS = 30  # per numeric part; far beyond any real version, small enough for int() and tags
 
 Part = Literal["major", "minor", "patch", "prerelease"]
 PARTS: tuple[Part, ...] = ("major", "minor", "patch", "prerelease")
@@ -69,10 +71,17 @@ class SemVer:
 
 def parse(text: str, what: str = "version") -> SemVer:
     """Parse a strict semver string; ``what`` names its origin in errors."""
+    if len(text) > MAX_LENGTH:
+        raise VersionError(f"{what}: {text[:20]!r}... is {len(text)} characters long; a version has at most "
+                           f"{MAX_LENGTH}, e.g. 1.0.0")
     m = _SEMVER_RE.match(text)
     if m is None:
         raise VersionError(f"{what}: {text!r} is not a semantic version: {_why_not(text)}")
     pre = tuple(m["pre"].split(".")) if m["pre"] else ()
+    numbers = [m["major"], m["minor"], m["patch"], *(p for p in pre if p.isdigit())]
+    if any(len(n) > MAX_DIGITS for n in numbers):
+        raise VersionError(f"{what}: {text[:40]!r}{'...' if len(text) > 40 else ''} has a number with more than "
+                           f"{MAX_DIGITS} digits; use a real version such as 1.0.0")
     build = tuple(m["build"].split(".")) if m["build"] else ()
     return SemVer(int(m["major"]), int(m["minor"]), int(m["patch"]), pre, build)
 

@@ -12,16 +12,24 @@ from chartship.version import semver
 from chartship.version.semver import SemVer
 
 VERSION_FILE = "version"
+MAX_BYTES = 256  # one semantic version and a final newline; anything longer is not a version file
 
 def read_version(path: Path) -> SemVer:
     """Read the version file. It holds exactly one semver and optionally one final LF."""
     name = path.name
     try:
-        raw = path.read_bytes()
+        with path.open("rb") as fh:
+            raw = fh.read(MAX_BYTES + 1)
     except FileNotFoundError:
         raise VersionError(f"{name}: file not found; create it with one version, e.g. `invoke version.set 0.1.0`") from None
     except OSError as exc:
         raise VersionError(f"{name}: cannot read ({exc.strerror})") from None
+    if len(raw) > MAX_BYTES:
+        raise VersionError(f"{name}: is larger than {MAX_BYTES} bytes; it must hold one version such as 1.0.0 "
+                           "(`invoke version.set 1.0.0` rewrites it)")
+    if b"\0" in raw or any(b < 32 and b not in b"\t\n\r" for b in raw):
+        raise VersionError(f"{name}: holds binary data, not text; write one version such as 1.0.0 "
+                           "(`invoke version.set 1.0.0` rewrites it)")
     if b"\r" in raw:
         raise VersionError(f"{name}: has Windows (CRLF) line endings; save it with LF line endings")
     try:

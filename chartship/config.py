@@ -71,6 +71,8 @@ class Config:
     kubernetes_versions: tuple[str, ...] = KUBERNETES_VERSIONS
     retries: int = 5
     retry_backoff: float = 0.5
+    aliases_latest: str = "highest-final"
+    push_timeout: float = 300.0
 
     @cached_property
     def helm(self) -> Helm:
@@ -176,6 +178,19 @@ def _seconds(value: Any, where: str) -> float:
     return seconds
 
 
+def _alias_policy(value: Any, where: str) -> str:
+    if value not in ("highest-final", "highest", "last-pushed"):
+        raise ConfigError(f"{where}: expected highest-final, highest or last-pushed, got {value!r}")
+    return str(value)
+
+
+def _positive_seconds(value: Any, where: str) -> float:
+    seconds = _seconds(value, where)
+    if seconds <= 0:
+        raise ConfigError(f"{where}: expected a number of seconds > 0, got {value!r}")
+    return seconds
+
+
 SETTINGS: dict[str, Setting] = {
     "charts_dir": Setting(("charts", "dir"), "CHARTSHIP_CHARTS_DIR", "charts", _charts_dir),
     "package_name": Setting(("package_name",), "CHARTSHIP_PACKAGE_NAME", "{name}-{TAG}.tgz", _package_name),
@@ -187,6 +202,8 @@ SETTINGS: dict[str, Setting] = {
                                    _kubernetes_versions),
     "retries": Setting(("retries",), "CHARTSHIP_RETRIES", 5, _jobs),
     "retry_backoff": Setting(("retry_backoff",), "CHARTSHIP_RETRY_BACKOFF", 0.5, _seconds),
+    "aliases_latest": Setting(("aliases", "latest"), "CHARTSHIP_ALIASES_LATEST", "highest-final", _alias_policy),
+    "push_timeout": Setting(("push_timeout",), "CHARTSHIP_PUSH_TIMEOUT", 300.0, _positive_seconds),
 }
 
 DEFAULT_TARGETS: dict[str, dict[str, Any]] = {
@@ -198,7 +215,7 @@ DEFAULT_ENVIRONMENTS: dict[str, list[str]] = {
     "prod": ["values-prod.yaml"],
 }
 TOP_KEYS = {"charts", "package_name", "app_version", "base_branch", "default_target", "jobs", "targets", "environments",
-            "cluster_contexts", "kubernetes_versions", "retries", "retry_backoff"}
+            "cluster_contexts", "kubernetes_versions", "retries", "retry_backoff", "aliases", "push_timeout"}
 # kube contexts the `existing` cluster-test provider may use: local throwaway clusters only, unless configured
 DEFAULT_CLUSTER_CONTEXTS = ("kind-*", "k3d-*", "kwok-*", "minikube", "docker-desktop", "rancher-desktop", "colima*",
                             "orbstack")
@@ -317,6 +334,8 @@ def load(root: Path, flags: Mapping[str, Any] | None = None, environ: Mapping[st
         kubernetes_versions=values["kubernetes_versions"],
         retries=values["retries"],
         retry_backoff=values["retry_backoff"],
+        aliases_latest=values["aliases_latest"],
+        push_timeout=values["push_timeout"],
         origins=origins,
         cluster_contexts=_patterns(data, where),
     )

@@ -35,7 +35,8 @@ def ensure_local_registry(cfg: Config, target: Target) -> bool:
     return True
 
 
-def push(cfg: Config, target: Target, charts: Sequence[str], latest: bool, force: bool, dry_run: bool) -> list[Outcome]:
+def push(cfg: Config, target: Target, charts: Sequence[str], latest: bool, force: bool, dry_run: bool,
+         force_latest: bool = False) -> list[Outcome]:
     packages = pushmod.load_packages(cfg.root / "dist" / "charts", charts)
     rendered = tags.current_tags(cfg, versionfile.read_version(cfg.version_file))
     ensure_local_registry(cfg, target)
@@ -43,7 +44,8 @@ def push(cfg: Config, target: Target, charts: Sequence[str], latest: bool, force
     with pushmod.session(cfg, target, login_helm=not dry_run) as s, \
             ThreadPoolExecutor(max_workers=max(1, min(cfg.jobs, len(packages)))) as pool:
         # charts are independent: look up / push / alias them in parallel, report them in order
-        done = pool.map(lambda pkg: pushmod.publish_one(s, pkg, rendered["version"], alias, force, dry_run), packages)
+        done = pool.map(lambda pkg: pushmod.publish_one(s, pkg, rendered["version"], alias, force, dry_run,
+                                                       force_latest), packages)
         return [o for outcomes in done for o in outcomes]
 
 

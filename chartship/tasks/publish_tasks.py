@@ -19,6 +19,7 @@ TARGET_HELP = {
     "plain_http": "talk HTTP, not HTTPS, to the registry (env CHARTSHIP_PLAIN_HTTP=1)",
     "chart": "only this chart (repeatable)",
 }
+FORCE_LATEST_HELP = "with --latest: move the alias even to a lower version (aliases.latest policy overridden)"
 
 
 def _target(c: Context, target: str, registry: str, plain_http: bool) -> tuple[Config, Target]:
@@ -45,15 +46,17 @@ def _report(outcomes: list[Outcome], json: bool, dry_run: bool) -> None:
     "latest": "after verification, point the latest-tag-template tag at the pushed manifest",
     "force": "overwrite a published version whose content differs (never on IMMUTABLE ECR repositories)",
     "dry_run": "look everything up and print the plan; push nothing",
+    "force_latest": FORCE_LATEST_HELP,
     "json": "print results as JSON", **TARGET_HELP})
 @edge
 def push(c: Context, latest: bool = False, force: bool = False, dry_run: bool = False, json: bool = False,
-         target: str = "", registry: str = "", plain_http: bool = False, chart: list[str] | None = None) -> None:
+         target: str = "", registry: str = "", plain_http: bool = False, chart: list[str] | None = None,
+         force_latest: bool = False) -> None:
     """Push the built packages (dist/charts) to the target; skip what is already published."""
     from chartship.publish import deploy as deploymod
 
     cfg, tgt = _target(c, target, registry, plain_http)
-    outcomes = deploymod.push(cfg, tgt, chart or [], latest, force, dry_run)
+    outcomes = deploymod.push(cfg, tgt, chart or [], latest, force, dry_run, force_latest)
     _report(outcomes, json, dry_run)
     deploymod.raise_if_failed(outcomes)
 
@@ -61,10 +64,12 @@ def push(c: Context, latest: bool = False, force: bool = False, dry_run: bool = 
 @task(iterable=["chart"], help={
     "latest": "also build the latest package and move the latest tag after verification",
     "force": "overwrite a published version whose content differs",
+    "force_latest": FORCE_LATEST_HELP,
     "json": "print publish results as JSON", **TARGET_HELP})
 @edge
 def deploy(c: Context, latest: bool = False, force: bool = False, json: bool = False, target: str = "",
-           registry: str = "", plain_http: bool = False, chart: list[str] | None = None) -> None:
+           registry: str = "", plain_http: bool = False, chart: list[str] | None = None,
+           force_latest: bool = False) -> None:
     """Build, then push: lint, package, publish, tag latest. Re-running with nothing changed uploads nothing."""
     from dataclasses import asdict
 
@@ -75,7 +80,8 @@ def deploy(c: Context, latest: bool = False, force: bool = False, json: bool = F
 
     if not json:
         helm_tasks.build(c, latest=latest, chart=chart, target=target)
-        push(c, latest=latest, force=force, target=target, registry=registry, plain_http=plain_http, chart=chart)
+        push(c, latest=latest, force=force, target=target, registry=registry, plain_http=plain_http, chart=chart,
+             force_latest=force_latest)
         return
     from chartship.charts import chart as chartmod
 
@@ -86,7 +92,7 @@ def deploy(c: Context, latest: bool = False, force: bool = False, json: bool = F
     if built.lint is not None and not built.lint.ok:
         report.emit_json({"ok": False, "lint": built.lint.as_dict()})
         raise buildmod.check_failed(built.lint)
-    outcomes = deploymod.push(cfg, tgt, chart or [], latest, force, False)
+    outcomes = deploymod.push(cfg, tgt, chart or [], latest, force, False, force_latest)
     report.emit_json({"ok": not deploymod.failed(outcomes), "version": built.version, "rebuilt": not built.reused,
                       "packages": [asdict(e) for e in built.entries], "results": [o.as_dict() for o in outcomes],
                       "up_to_date": all(o.status == "skipped" for o in outcomes)})

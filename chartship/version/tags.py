@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from chartship import placeholders
 from chartship.config import Config
 from chartship.errors import VersionError
-from chartship.version import semver
+from chartship.version import semver, tagcheck
 from chartship.version.semver import SemVer
 
 TAG_FIELDS = ("VERSION", "MAJOR", "MINOR", "PATCH", "PRERELEASE", "BRANCH", "RUN", "SHA")
@@ -66,8 +66,8 @@ def current_tags(cfg: Config, version: SemVer) -> dict[str, str]:
 
 def tags(cfg: Config, version: SemVer, ctx: TagContext) -> dict[str, str]:
     """The rendered version and latest tags. Only placeholders a template uses need values."""
-    out = {}
-    for kind in ("version", "latest"):
-        template, where = read_tag_template(cfg, kind)
-        out[kind] = render_tag(template, where, version, ctx)
+    read = {kind: read_tag_template(cfg, kind) for kind in ("version", "latest")}
+    tagcheck.check_version_template(*read["version"])
+    out = {kind: render_tag(template, where, version, ctx) for kind, (template, where) in read.items()}
+    tagcheck.check_alias(out["latest"], read["latest"][1], *read["version"])
     return out

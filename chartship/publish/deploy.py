@@ -38,7 +38,7 @@ def ensure_local_registry(cfg: Config, target: Target) -> bool:
 def push(cfg: Config, target: Target, charts: Sequence[str], latest: bool, force: bool, dry_run: bool,
          force_latest: bool = False) -> list[Outcome]:
     packages = pushmod.load_packages(cfg.root / "dist" / "charts", charts)
-    rendered = tags.current_tags(cfg, versionfile.read_version(cfg.version_file))
+    rendered = tags.publish_tags(cfg, versionfile.read_version(cfg.version_file))
     ensure_local_registry(cfg, target)
     alias = rendered["latest"] if latest else None
     with pushmod.session(cfg, target, login_helm=not dry_run) as s, \

@@ -66,8 +66,19 @@ def current_tags(cfg: Config, version: SemVer) -> dict[str, str]:
 
 def tags(cfg: Config, version: SemVer, ctx: TagContext) -> dict[str, str]:
     """The rendered version and latest tags. Only placeholders a template uses need values."""
+    out = {}
+    for kind in ("version", "latest"):
+        template, where = read_tag_template(cfg, kind)
+        out[kind] = render_tag(template, where, version, ctx)
+    return out
+
+
+def publish_tags(cfg: Config, version: SemVer, ctx: TagContext | None = None) -> dict[str, str]:
+    """:func:`tags` for tags that will be written to a registry: the version template must map distinct
+    versions to distinct tags and the alias must not be a tag a version could have
+    (:mod:`chartship.version.tagcheck`). ``ctx`` None: this checkout's branch, run and commit."""
     read = {kind: read_tag_template(cfg, kind) for kind in ("version", "latest")}
     tagcheck.check_version_template(*read["version"])
-    out = {kind: render_tag(template, where, version, ctx) for kind, (template, where) in read.items()}
+    out = current_tags(cfg, version) if ctx is None else tags(cfg, version, ctx)
     tagcheck.check_alias(out["latest"], read["latest"][1], *read["version"])
     return out

@@ -74,7 +74,7 @@ def tags_for(tmp: Path, version_tpl: str, latest_tpl: str, version: str = "0.1.0
     (tmp / "tag-templates" / "version-tag-template").write_text(version_tpl + "\n")
     (tmp / "tag-templates" / "latest-tag-template").write_text(latest_tpl + "\n")
     cfg = config.load(tmp, environ={})
-    return tags.tags(cfg, semver.parse(version), tags.TagContext("main", "7", "abc1234"))
+    return tags.publish_tags(cfg, semver.parse(version), tags.TagContext("main", "7", "abc1234"))
 
 
 @pytest.mark.parametrize(("version_tpl", "words"), [

@@ -72,7 +72,6 @@ class Config:
     retries: int = 5
     retry_backoff: float = 0.5
     aliases_latest: str = "highest-final"
-    push_timeout: float = 300.0
 
     @cached_property
     def helm(self) -> Helm:
@@ -184,13 +183,6 @@ def _alias_policy(value: Any, where: str) -> str:
     return str(value)
 
 
-def _positive_seconds(value: Any, where: str) -> float:
-    seconds = _seconds(value, where)
-    if seconds <= 0:
-        raise ConfigError(f"{where}: expected a number of seconds > 0, got {value!r}")
-    return seconds
-
-
 SETTINGS: dict[str, Setting] = {
     "charts_dir": Setting(("charts", "dir"), "CHARTSHIP_CHARTS_DIR", "charts", _charts_dir),
     "package_name": Setting(("package_name",), "CHARTSHIP_PACKAGE_NAME", "{name}-{TAG}.tgz", _package_name),
@@ -203,7 +195,6 @@ SETTINGS: dict[str, Setting] = {
     "retries": Setting(("retries",), "CHARTSHIP_RETRIES", 5, _jobs),
     "retry_backoff": Setting(("retry_backoff",), "CHARTSHIP_RETRY_BACKOFF", 0.5, _seconds),
     "aliases_latest": Setting(("aliases", "latest"), "CHARTSHIP_ALIASES_LATEST", "highest-final", _alias_policy),
-    "push_timeout": Setting(("push_timeout",), "CHARTSHIP_PUSH_TIMEOUT", 300.0, _positive_seconds),
 }
 
 DEFAULT_TARGETS: dict[str, dict[str, Any]] = {
@@ -215,7 +206,7 @@ DEFAULT_ENVIRONMENTS: dict[str, list[str]] = {
     "prod": ["values-prod.yaml"],
 }
 TOP_KEYS = {"charts", "package_name", "app_version", "base_branch", "default_target", "jobs", "targets", "environments",
-            "cluster_contexts", "kubernetes_versions", "retries", "retry_backoff", "aliases", "push_timeout"}
+            "cluster_contexts", "kubernetes_versions", "retries", "retry_backoff", "aliases"}
 # kube contexts the `existing` cluster-test provider may use: local throwaway clusters only, unless configured
 DEFAULT_CLUSTER_CONTEXTS = ("kind-*", "k3d-*", "kwok-*", "minikube", "docker-desktop", "rancher-desktop", "colima*",
                             "orbstack")
@@ -335,7 +326,6 @@ def load(root: Path, flags: Mapping[str, Any] | None = None, environ: Mapping[st
         retries=values["retries"],
         retry_backoff=values["retry_backoff"],
         aliases_latest=values["aliases_latest"],
-        push_timeout=values["push_timeout"],
         origins=origins,
         cluster_contexts=_patterns(data, where),
     )

@@ -85,6 +85,7 @@ class Config:
     latest_prereleases: bool = False  # may a prerelease (a dev build too) move the latest alias?
     crd_schemas: tuple[str, ...] = ()  # the repository's own CRD schema folders (validate.crd_schemas)
     content_policies: Mapping[str, policymod.ContentPolicy] = field(default_factory=dict)  # "" = every chart
+    aliases_latest: str = "highest-final"
 
     @cached_property
     def helm(self) -> Helm:
@@ -204,6 +205,12 @@ def _text(value: Any, where: str) -> str:
     return str(value)
 
 
+def _alias_policy(value: Any, where: str) -> str:
+    if value not in ("highest-final", "highest", "last-pushed"):
+        raise ConfigError(f"{where}: expected highest-final, highest or last-pushed, got {value!r}")
+    return str(value)
+
+
 def _var(env: str, default: str, text: str, secret: bool = False) -> Setting:
     return Setting((), env, default, _text, text, secret)
 
@@ -233,6 +240,8 @@ SETTINGS: dict[str, Setting] = {
                              "first retry delay in seconds (doubles, at most 8)"),
     "latest_prereleases": Setting(("latest_prereleases",), "CHARTSHIP_LATEST_PRERELEASES", False, _switch,
                                   "may a prerelease (a dev build too) move the latest alias?"),
+    "aliases_latest": Setting(("aliases", "latest"), "CHARTSHIP_ALIASES_LATEST", "highest-final", _alias_policy,
+                              "where latest may move: highest-final, highest or last-pushed"),
     # read from the environment only
     "registry": _var("CHARTSHIP_REGISTRY", "", "oci://HOST[:PORT]/PATH replacing the release target"),
     "registry_auth": _var("CHARTSHIP_REGISTRY_AUTH", "none", "auth of CHARTSHIP_REGISTRY: none, basic or ecr"),
@@ -341,6 +350,7 @@ def load(root: Path, flags: Mapping[str, Any] | None = None, environ: Mapping[st
         retries=values["retries"],
         retry_backoff=values["retry_backoff"],
         latest_prereleases=values["latest_prereleases"],
+        aliases_latest=values["aliases_latest"],
         origins=origins,
         cluster_contexts=found.cluster_contexts,
         crd_schemas=found.crd_schemas,

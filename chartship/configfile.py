@@ -34,7 +34,7 @@ DEFAULT_ENVIRONMENTS: dict[str, list[str]] = {
     "prod": ["values-prod.yaml"],
 }
 TOP_KEYS = {"charts", "package_name", "app_version", "base_branch", "default_target", "jobs", "targets", "environments",
-            "cluster_contexts", "kubernetes_versions", "retries", "retry_backoff", "latest_prereleases",
+            "cluster_contexts", "kubernetes_versions", "retries", "retry_backoff", "latest_prereleases", "aliases",
             "validate", "unittest", "signing"}  # the last two: chartship.settings
 VALIDATE_KEYS = {"crd_schemas"}
 # kube contexts the `existing` cluster-test provider may use: local throwaway clusters only, unless configured

@@ -59,14 +59,14 @@ def ensure_local_registry(cfg: Config, target: Target) -> bool:
 
 
 def publish(cfg: Config, target: Target, packages: Sequence[pushmod.Package], latest: bool, force: bool,
-            dry_run: bool, dev: DevBuild | None = None) -> list[Published]:
+            dry_run: bool, dev: DevBuild | None = None, force_latest: bool = False) -> list[Published]:
     """Look up / push / alias ``packages`` (in parallel; reported in order). A dry run against a local
     registry that is not running says what it would do without starting it. With ``dev`` the packages
     must be that branch build, and its aliases (the dev alias, and latest only where allowed) move
-    through the tag-safety rules."""
+    through the tag-safety rules. The tag templates are checked before anything is written."""
     version = versionfile.read_version(cfg.version_file)
     devmod.check_packages(packages, dev.version if dev else version, dev is not None)
-    rendered = devmod.tags(cfg, dev) if dev else tags.current_tags(cfg, version)
+    rendered = devmod.tags(cfg, dev) if dev else tags.publish_tags(cfg, version)
     alias = rendered["latest"] if latest and dev is None else None
     dev_aliases = ([(rendered["dev"], False)] if "dev" in rendered else []) + ([(rendered["latest"], True)] if latest else [])
     if dry_run and local_registry_down(target):
@@ -74,7 +74,8 @@ def publish(cfg: Config, target: Target, packages: Sequence[pushmod.Package], la
     ensure_local_registry(cfg, target)
     with credentials.session(cfg, target, login_helm=not dry_run) as s, \
             ThreadPoolExecutor(max_workers=max(1, min(cfg.jobs, len(packages)))) as pool:
-        done = pool.map(lambda pkg: pushmod.publish_one(s, pkg, rendered["version"], alias, force, dry_run), packages)
+        done = pool.map(lambda pkg: pushmod.publish_one(s, pkg, rendered["version"], alias, force, dry_run,
+                                                       force_latest), packages)
         outcomes = [o for outcomes in done for o in outcomes]
         if dev is not None and dev_aliases:
             outcomes += tagsafe.alias_packages(s, packages, outcomes, dev_aliases, cfg.latest_prereleases, dry_run)
@@ -93,9 +94,10 @@ def _unreachable(target: Target, pkg: pushmod.Package, version_tag: str, alias: 
 
 
 def push(cfg: Config, target: Target, charts: Sequence[str], latest: bool, force: bool, dry_run: bool,
-         dev: DevBuild | None = None) -> list[Published]:
+         dev: DevBuild | None = None, force_latest: bool = False) -> list[Published]:
     """``helm.push``: publish the packages of dist/charts (``dev``: they must be that branch build)."""
-    return publish(cfg, target, pushmod.load_packages(cfg.dist_dir, charts), latest, force, dry_run, dev)
+    return publish(cfg, target, pushmod.load_packages(cfg.dist_dir, charts), latest, force, dry_run, dev,
+                   force_latest)
 
 
 def failed(outcomes: Sequence[Published]) -> bool:
@@ -171,7 +173,7 @@ def _build_folder(cfg: Config, dry_run: bool) -> Iterator[Path | None]:
 
 def deploy(cfg: Config, all_charts: Sequence[chartmod.Chart], names: Sequence[str], target: Target, latest: bool,
            force: bool, dry_run: bool, lint_target: str | None = None, signing: Signing | None = None,
-           dev: DevBuild | None = None) -> Deployment:
+           dev: DevBuild | None = None, force_latest: bool = False) -> Deployment:
     """Build (lint first), start the local registry if needed, push, move the alias, write release notes.
     With ``dry_run`` nothing is written anywhere; the result is the exact plan."""
     down = local_registry_down(target)
@@ -186,7 +188,7 @@ def deploy(cfg: Config, all_charts: Sequence[chartmod.Chart], names: Sequence[st
             result.registry = ""
             return result
         packages = pushmod.load_packages(built.dest, names)
-        result.results = publish(cfg, target, packages, latest, force, dry_run, dev)
+        result.results = publish(cfg, target, packages, latest, force, dry_run, dev, force_latest)
     if not dry_run and not failed(result.results):
         result.notes = write_notes(cfg, target, names)
     return result

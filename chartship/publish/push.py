@@ -16,8 +16,9 @@ from pathlib import Path
 
 from chartship import secrets
 from chartship.config import DIST_DIR
-from chartship.errors import ChartError, RegistryError
-from chartship.outcome import ALIASED, FAILED, PLANNED, PUSHED, REFUSED, SKIPPED, Outcome
+from chartship.errors import ChartError, RegistryError, VersionError
+from chartship.outcome import ALIASED, BAD, FAILED, PLANNED, PUSHED, REFUSED, SKIPPED, Outcome
+from chartship.publish import aliases
 from chartship.registry import oci
 from chartship.registry.credentials import Session
 from chartship.tools.helm import HelmError, HelmResult
@@ -116,9 +117,16 @@ def _helm_push(s: Session, pkg: Package) -> HelmResult:
 
 
 def publish_one(s: Session, pkg: Package, version_tag: str, alias: str | None, force: bool,
-                dry_run: bool) -> list[Published]:
-    """Publish one package; returns its outcome, plus the alias outcome when ``alias``. A dry run
-    looks everything up and writes nothing."""
+                dry_run: bool, force_latest: bool = False) -> list[Published]:
+    """Publish one package; returns its outcome, plus the version-tag and alias outcomes. A dry run
+    looks everything up and writes nothing. The repository is locked (on this machine) from the first
+    lookup to the last read-back."""
+    with aliases.repository_lock(s.target.host, s.repository(pkg.chart)):
+        return _publish_one(s, pkg, version_tag, alias, force, dry_run, force_latest)
+
+
+def _publish_one(s: Session, pkg: Package, version_tag: str, alias: str | None, force: bool,
+                 dry_run: bool, force_latest: bool) -> list[Published]:
     tag = semver.to_oci_tag(pkg.version)
     ref = s.ref(pkg.chart, tag)
     repo = s.repository(pkg.chart)
@@ -137,6 +145,10 @@ def publish_one(s: Session, pkg: Package, version_tag: str, alias: str | None, f
         elif remote is not None and mutability.startswith("IMMUTABLE"):
             out.set(REFUSED, f"{ref} differs, and the ECR repository {repo} has {mutability} tags; --force cannot overwrite")
             out.digest = remote.digest
+        elif (held := _fixed_tag_clash(s, repo, version_tag, tag, remote, force)) is not None:
+            out.set(REFUSED, f"{s.ref(pkg.chart, version_tag)} already holds {held}, not this version's manifest; a "
+                             "version tag never moves: bump the version, or pass --force to overwrite it")
+            out.digest = held
         elif dry_run:
             out.set(PLANNED, "would overwrite (--force)" if remote is not None else "would push")
         else:
@@ -147,10 +159,23 @@ def publish_one(s: Session, pkg: Package, version_tag: str, alias: str | None, f
         out.set(FAILED, str(exc))
     results = [out]
     if out.status in (PUSHED, SKIPPED, PLANNED):
-        extra = [t for t in dict.fromkeys([version_tag, alias or ""]) if t and t != tag]
-        for alias_tag in extra:
-            results.append(_alias(s, pkg, tag, alias_tag, verified, dry_run))
+        if version_tag and version_tag != tag:
+            results.append(_alias(s, pkg, tag, version_tag, verified, Move(fixed=True, force=force), dry_run))
+        if alias and alias != tag and alias != version_tag and results[-1].status not in BAD:
+            results.append(_alias(s, pkg, tag, alias, verified,
+                                  Move(fixed=False, force=force_latest, policy=s.cfg.aliases_latest), dry_run))
     return results
+
+
+@dataclass(frozen=True)
+class Move:
+    """How a tag other than the chart version may be written: ``fixed`` (the version-tag-template's
+    tag: absent or the same manifest, else refused unless --force) or an alias under ``policy``
+    (moves forward only, unless ``force``: --force-latest)."""
+
+    fixed: bool
+    force: bool = False
+    policy: str = aliases.DEFAULT_POLICY
 
 
 def _push(s: Session, pkg: Package, tag: str, out: Published) -> oci.Manifest | None:
@@ -164,7 +189,10 @@ def _push(s: Session, pkg: Package, tag: str, out: Published) -> oci.Manifest | 
         return None
     check = s.client.manifest(repo, tag)
     if check is None or check.layer_digest() != pkg.layer_digest:
-        out.set(FAILED, f"verification failed: {out.ref} does not hold the package just pushed")
+        found = "nothing" if check is None else f"{check.digest} (chart layer {check.layer_digest()})"
+        out.set(FAILED, f"verification failed: another writer changed {out.ref} after this push: it should hold "
+                        f"{pushed.digest or 'the package'} (chart layer {pkg.layer_digest}) but holds {found}; "
+                        "check who else publishes this version, then re-run")
         return None
     if pushed.digest and pushed.digest != check.digest:
         out.set(FAILED, f"verification failed: helm reported {pushed.digest}, registry has {check.digest}")
@@ -174,7 +202,7 @@ def _push(s: Session, pkg: Package, tag: str, out: Published) -> oci.Manifest | 
     return check
 
 
-def _alias(s: Session, pkg: Package, tag: str, alias: str, source: oci.Manifest | None,
+def _alias(s: Session, pkg: Package, tag: str, alias: str, source: oci.Manifest | None, move: Move,
            dry_run: bool = False) -> Published:
     """Point ``alias`` at ``source``, the verified manifest of ``tag``, by copying the manifest (no blob
     upload). Without a verified manifest, or in a dry run, it only says what it would do."""
@@ -190,6 +218,11 @@ def _alias(s: Session, pkg: Package, tag: str, alias: str, source: oci.Manifest 
             out.set(SKIPPED, f"{alias} already points at {tag}")
             out.digest = source.digest
             return out
+        if current is not None:
+            refusal = _refuse_move(s, repo, alias, current, pkg, move)
+            if refusal is not None:
+                out.status, out.digest, out.message = refusal[0], current.digest, refusal[1]
+                return out
         if current is not None and s.tag_mutability(pkg.chart) == "IMMUTABLE":
             out.set(REFUSED, f"{alias} cannot move: the ECR repository {repo} has IMMUTABLE tags "
                              f"(use IMMUTABLE_WITH_EXCLUSION for {alias}, or drop --latest)")
@@ -201,13 +234,68 @@ def _alias(s: Session, pkg: Package, tag: str, alias: str, source: oci.Manifest 
         s.client.put_manifest(repo, alias, source)
         moved = s.client.manifest(repo, alias)
         if moved is None or moved.digest != source.digest:
-            out.set(FAILED, f"{alias} does not read back as {source.digest}")
+            out.set(FAILED, (
+                f"another writer changed {alias} right after this run wrote it: it should hold {source.digest} but "
+                f"holds {moved.digest if moved else 'nothing'}; check who else publishes {repo}, then re-run"))
             return out
         out.set(ALIASED, f"{alias} -> {pkg.version}")
         out.digest = source.digest
+        if current is not None and move.force and not move.fixed:
+            out.message += f" (--force-latest: moved from {_version_of(s, repo, current) or current.digest})"
     except RegistryError as exc:
         out.set(FAILED, str(exc))
     return out
+
+
+def _fixed_tag_clash(s: Session, repo: str, version_tag: str, tag: str, remote: oci.Manifest | None,
+                     force: bool) -> str | None:
+    """The digest the version-tag-template's tag holds when it names other content than ``tag``
+    (looked up before anything is pushed); None when it is absent, the same, or ``force``."""
+    if force or not version_tag or version_tag == tag:
+        return None
+    held = s.client.manifest(repo, version_tag)
+    if held is None or (remote is not None and held.digest == remote.digest):
+        return None
+    return held.digest
+
+
+def _version_of(s: Session, repo: str, manifest: oci.Manifest) -> str | None:
+    """The chart version in ``manifest``'s config blob; None when it is not a helm chart."""
+    try:
+        return _config_version(s.client, repo, manifest, f"oci://{s.target.host}/{repo}")
+    except RegistryError:
+        return None
+
+
+def _refuse_move(s: Session, repo: str, alias: str, current: oci.Manifest, pkg: Package,
+                 move: Move) -> tuple[str, str] | None:
+    """(status, message) when ``alias`` must not move from ``current`` to ``pkg``; None when it may."""
+    if move.fixed:
+        if move.force:
+            return None
+        return "refused", (f"{alias} already holds {current.digest}, not {pkg.version}'s manifest; a version tag "
+                           "never moves: bump the version, or pass --force to overwrite it")
+    if move.force:
+        return None
+    held = _version_of(s, repo, current)
+    if held is None:
+        return "refused", (f"{alias} holds {current.digest}, which is not a chart version chartship can compare; "
+                           "pass --force-latest to replace it")
+    allowed, why = aliases.may_move(move.policy, held, pkg.version)
+    if allowed:
+        return None
+    return "skipped", f"{alias} stays at {held}: {why}; --force-latest moves it on purpose"
+
+
+def _config_version(client: oci.Client, repository: str, manifest: oci.Manifest, base: str) -> str:
+    if manifest.config_digest is None:
+        raise RegistryError(f"{base}: manifest {manifest.digest} has no config blob; is it a helm chart?")
+    try:
+        version = str(json.loads(client.blob(repository, manifest.config_digest))["version"])
+        semver.parse(version, f"{base} config version")
+    except (ValueError, KeyError, TypeError, VersionError):
+        raise RegistryError(f"{base}: config blob has no chart version; is it a helm chart?") from None
+    return version
 
 
 def resolve(client: oci.Client, repository: str, tag: str) -> str:

@@ -15,15 +15,16 @@ import base64
 import hashlib
 import json
 import re
-import urllib.error
 import urllib.parse
-import urllib.request
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from chartship import secrets
 from chartship.errors import RegistryError
 from chartship.registry import retry as retrymod
+from chartship.registry import transport
+from chartship.registry.transport import Response
 
 MANIFEST_TYPES = (
     "application/vnd.oci.image.manifest.v1+json",
@@ -39,27 +40,6 @@ def sha256_digest(data: bytes) -> str:
     return "sha256:" + hashlib.sha256(data).hexdigest()
 
 
-class _Redirect(urllib.request.HTTPRedirectHandler):
-    """Follow redirects (ECR serves blobs from S3) without carrying the registry's credentials to another host."""
-
-    def redirect_request(self, req: urllib.request.Request, fp: Any, code: int, msg: str, headers: Any,
-                         newurl: str) -> urllib.request.Request | None:
-        new = super().redirect_request(req, fp, code, msg, headers, newurl)
-        if new is not None and urllib.parse.urlsplit(newurl).netloc != urllib.parse.urlsplit(req.full_url).netloc:
-            new.remove_header("Authorization")
-        return new
-
-
-_OPENER = urllib.request.build_opener(_Redirect)
-
-
-@dataclass(frozen=True)
-class Response:
-    status: int
-    headers: Mapping[str, str]
-    body: bytes
-
-
 @dataclass(frozen=True)
 class Manifest:
     digest: str
@@ -71,7 +51,7 @@ class Manifest:
         return json.loads(self.raw)
 
     def layer_digest(self, media_type: str = CHART_LAYER_TYPE) -> str | None:
-        for layer in self.data.get("layers", []):
+        for layer in self.data.get("layers") or []:
             if layer.get("mediaType") == media_type:
                 return str(layer.get("digest"))
         return None
@@ -89,7 +69,7 @@ class Client:
     username: str | None = None
     password: str | None = None
     retry: retrymod.Policy = field(default_factory=retrymod.Policy)
-    timeout: float = 30.0
+    timeouts: transport.Timeouts = field(default_factory=transport.Timeouts)
     _bearer: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -101,28 +81,20 @@ class Client:
             return None
         return "Basic " + base64.b64encode(f"{self.username}:{self.password}".encode()).decode()
 
-    def _send(self, method: str, url: str, headers: Mapping[str, str], body: bytes | None) -> Response:
-        """One HTTP exchange, repeated by the retry policy while it fails transiently."""
-
-        def attempt() -> Response:
-            req = urllib.request.Request(url, data=body, method=method, headers=dict(headers))  # noqa: S310
-            try:
-                with _OPENER.open(req, timeout=self.timeout) as resp:
-                    return Response(int(resp.status), {k.lower(): v for k, v in resp.headers.items()}, resp.read())
-            except urllib.error.HTTPError as exc:
-                resp_body = exc.read() if exc.fp is not None else b""
-                headers_out = {k.lower(): v for k, v in (exc.headers or {}).items()}
-                if retrymod.transient_status(exc.code):
-                    raise retrymod.Transient(f"HTTP {exc.code}", headers_out.get("retry-after")) from None
-                return Response(exc.code, headers_out, resp_body)
-            except (urllib.error.URLError, ConnectionError, TimeoutError, OSError) as exc:
-                raise retrymod.Transient(str(getattr(exc, "reason", exc))) from None
-
+    def _send(self, method: str, url: str, headers: Mapping[str, str], body: bytes | None,
+              limit: int = transport.DEFAULT_LIMIT) -> Response:
+        """One HTTP exchange (:func:`chartship.registry.transport.send`: credentials never follow a
+        cross-origin redirect, connect and read timeouts), repeated by the retry policy while it fails
+        transiently; a malformed response or the last failure is one RegistryError line."""
+        what = f"{method} {urllib.parse.urlsplit(url).path}"
         try:
-            return self.retry.call(attempt)
+            return self.retry.call(lambda: transport.send(method, url, headers, body, self.timeouts, limit))
         except retrymod.Transient as exc:
-            raise RegistryError(f"{self.host}: {method} {urllib.parse.urlsplit(url).path} failed after "
-                                f"{self.retry.attempts} attempts ({exc}); check the registry and retry") from None
+            raise RegistryError(f"{self.host}: {what} failed after {self.retry.attempts} attempts ({exc}); "
+                                "check that the registry is up and reachable, then retry") from None
+        except transport.Malformed as exc:
+            raise RegistryError(f"{self.host}: {what}: malformed response ({exc}); is {self.host} an OCI "
+                                "registry?") from None
 
     def request(self, method: str, path: str, repo: str, headers: Mapping[str, str] | None = None,
                 body: bytes | None = None, push: bool = False) -> Response:
@@ -158,17 +130,26 @@ class Client:
             raise RegistryError(f"{self.host}: bearer challenge without a realm; cannot authenticate")
         query = {"service": params.get("service", ""), "scope": params.get("scope", scope)}
         url = f"{realm}?{urllib.parse.urlencode(query)}"
-        hdrs = {}
+        hdrs: dict[str, str] = {}
+        if self._basic() and transport.origin(realm)[0] == "http" and not self.plain_http:
+            raise RegistryError(f"{self.host}: the bearer realm {realm[:80]!r} is plain HTTP; chartship does not send "
+                                "credentials over it (use an HTTPS realm, or plain_http: true for a local registry)")
         if self._basic():
             hdrs["Authorization"] = str(self._basic())
-        resp = self._send("GET", url, hdrs, None)
+        realm_origin = transport.origin(realm)
+        if realm_origin[0] not in ("http", "https") or not realm_origin[1]:
+            raise RegistryError(f"{self.host}: bearer challenge names a realm that is not an http(s) URL "
+                                f"({realm[:80]!r}); cannot authenticate")
+        resp = self._send("GET", url, hdrs, None, TOKEN_LIMIT)
         if resp.status != 200:
-            raise RegistryError(f"{self.host}: token request refused (HTTP {resp.status}); check the credentials")
-        data = json.loads(resp.body or b"{}")
-        token = data.get("token") or data.get("access_token")
-        if not token:
-            raise RegistryError(f"{self.host}: token endpoint returned no token")
-        return str(token)
+            raise RegistryError(f"{self.host}: token request to {realm_origin[1]}:{realm_origin[2]} refused "
+                                f"(HTTP {resp.status}); check the credentials")
+        data = _json(resp.body)
+        token = (data.get("token") or data.get("access_token")) if isinstance(data, dict) else None
+        if not isinstance(token, str) or not token or any(ch.isspace() for ch in token):
+            raise RegistryError(f"{self.host}: token endpoint {realm_origin[1]}:{realm_origin[2]} answered "
+                                f"{_shape(resp)}, not a JSON object with a token; check the registry's auth service")
+        return token
 
     # ----------------------------------------------------------------- API
 
@@ -177,13 +158,24 @@ class Client:
         resp = self.request("GET", f"/v2/{repo}/manifests/{ref}", repo, {"Accept": ", ".join(MANIFEST_TYPES)})
         if resp.status == 404:
             return None
+        what = f"{self.host}: GET {repo}:{ref}"
         if resp.status != 200:
-            raise RegistryError(f"{self.host}: reading {repo}:{ref} gave HTTP {resp.status}: {_error_text(resp)}")
-        digest = resp.headers.get("docker-content-digest") or "sha256:" + hashlib.sha256(resp.body).hexdigest()
+            raise RegistryError(f"{what} gave HTTP {resp.status}: {_error_text(resp)}")
         actual = "sha256:" + hashlib.sha256(resp.body).hexdigest()
+        digest = resp.headers.get("docker-content-digest") or actual
         if digest != actual:
-            raise RegistryError(f"{self.host}: {repo}:{ref} manifest digest header {digest} does not match its body {actual}")
-        media = resp.headers.get("content-type", MANIFEST_TYPES[0]).split(";")[0]
+            raise RegistryError(f"{what}: manifest digest header {digest} does not match its body {actual}; "
+                                "the registry or a proxy altered it")
+        media = resp.headers.get("content-type", MANIFEST_TYPES[0]).split(";")[0].strip()
+        data = _json(resp.body)
+        problem = _manifest_problem(data)
+        if problem:
+            raise RegistryError(f"{what}: malformed manifest ({problem}; got {_shape(resp)}); is it an OCI registry?")
+        if media not in MANIFEST_TYPES:
+            media = str(data.get("mediaType") or MANIFEST_TYPES[0])
+            if media not in MANIFEST_TYPES:
+                raise RegistryError(f"{what}: not an image manifest (media type {media[:80]!r}); a helm chart has "
+                                    f"{MANIFEST_TYPES[0]}")
         return Manifest(digest=digest, media_type=media, raw=resp.body)
 
     def put_manifest(self, repo: str, tag: str, manifest: Manifest) -> str:
@@ -256,7 +248,7 @@ class Client:
         resp = self.request("GET", f"/v2/{repo}/blobs/{digest}", repo)
         if resp.status != 200:
             raise RegistryError(f"{self.host}: blob {digest} of {repo} gave HTTP {resp.status}: {_error_text(resp)}")
-        if "sha256:" + hashlib.sha256(resp.body).hexdigest() != digest:
+        if "sha256:" + hashlib.sha256(resp.body).hexdigest() != digest:  # also a truncated or altered body
             raise RegistryError(f"{self.host}: blob {digest} of {repo} does not match its digest")
         return resp.body
 
@@ -266,7 +258,59 @@ class Client:
             return []
         if resp.status != 200:
             raise RegistryError(f"{self.host}: listing tags of {repo} gave HTTP {resp.status}: {_error_text(resp)}")
-        return list(json.loads(resp.body).get("tags") or [])
+        data = _json(resp.body)
+        found = data.get("tags") if isinstance(data, dict) else None
+        if not isinstance(found, list) or not all(isinstance(t, str) for t in found):
+            if isinstance(data, dict) and found is None:
+                return []
+            raise RegistryError(f"{self.host}: GET /v2/{repo}/tags/list answered {_shape(resp)}, not a tag list; "
+                                "is it an OCI registry?")
+        return list(found)
+
+
+TOKEN_LIMIT = 64 * 1024
+_DIGEST = re.compile(r"^sha256:[0-9a-f]{64}$")
+
+
+def _json(body: bytes) -> Any:
+    """``body`` as JSON, or None when it is not JSON."""
+    try:
+        return json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        return None
+
+
+def _shape(resp: Response) -> str:
+    """A few words on what a malformed response held (never its text: it may echo headers)."""
+    media = resp.headers.get("content-type", "no content type").split(";")[0].strip() or "no content type"
+    data = _json(resp.body) if resp.body else None
+    kind = "an empty body" if not resp.body else f"JSON {type(data).__name__}" if data is not None else "non-JSON"
+    return f"{kind}, {media}, {len(resp.body)} bytes"
+
+
+def _descriptor_problem(node: Any, where: str) -> str:
+    if not isinstance(node, dict):
+        return f"{where} is not an object"
+    if not isinstance(node.get("digest"), str) or not _DIGEST.match(node["digest"]):
+        return f"{where} has no sha256 digest"
+    if not isinstance(node.get("mediaType"), str):
+        return f"{where} has no mediaType"
+    return ""
+
+
+def _manifest_problem(data: Any) -> str:
+    """What is wrong with a manifest's JSON; '' when it has the shape of an image manifest."""
+    if not isinstance(data, dict):
+        return "not a JSON object"
+    if data.get("schemaVersion") != 2:
+        return "schemaVersion is not 2"
+    layers = data.get("layers")
+    if not isinstance(layers, list):
+        return "no layers list"
+    problem = _descriptor_problem(data.get("config"), "config")
+    for i, layer in enumerate(layers):
+        problem = problem or _descriptor_problem(layer, f"layers[{i}]")
+    return problem
 
 
 def _check_digest(digest: str) -> None:
@@ -275,11 +319,14 @@ def _check_digest(digest: str) -> None:
 
 
 def _error_text(resp: Response) -> str:
-    try:
-        errors = json.loads(resp.body).get("errors") or []
-        return "; ".join(f"{e.get('code')}: {e.get('message')}" for e in errors) or resp.body[:200].decode(errors="replace")
-    except (ValueError, AttributeError):
-        return resp.body[:200].decode(errors="replace")
+    """The registry's structured errors (``{"errors": [{code, message}]}``) on one line, redacted;
+    for anything else only its shape (an HTML page or an echo of our headers is not printed)."""
+    data = _json(resp.body)
+    errors = data.get("errors") if isinstance(data, dict) else None
+    if isinstance(errors, list) and errors and all(isinstance(e, dict) for e in errors):
+        text = "; ".join(f"{e.get('code')}: {e.get('message')}" for e in errors)
+        return secrets.redact(" ".join(text.split()))[:300]
+    return _shape(resp)
 
 
 SCHEME = "oci://"

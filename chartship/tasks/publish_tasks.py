@@ -24,6 +24,7 @@ TARGET_HELP = {
     "plain_http": "talk HTTP, not HTTPS, to the registry (env CHARTSHIP_PLAIN_HTTP=1)",
     "chart": "only this chart (repeatable)",
 }
+FORCE_LATEST_HELP = "with --latest: move the alias even to a lower version (aliases.latest policy overridden)"
 
 
 def _target(c: Context, target: str, registry: str, plain_http: bool) -> tuple[Config, Target]:
@@ -69,16 +70,18 @@ def _table(outcomes: list[Published], dry_run: bool, title: str = "Publish") -> 
     "latest": "after verification, point the latest-tag-template tag at the pushed manifest",
     "force": "overwrite a published version whose content differs (never on IMMUTABLE ECR repositories)",
     "dry_run": "look everything up and print the plan; push nothing",
+    "force_latest": FORCE_LATEST_HELP,
     "json": "print results as JSON", **TARGET_HELP, **DEV_HELP})
 @edge
 def push(c: Context, latest: bool = False, force: bool = False, dry_run: bool = False, json: bool = False,
          target: str = "", registry: str = "", plain_http: bool = False, chart: list[str] | None = None,
-         dev: bool = False, branch: str = "", run: str = "") -> None:
+         dev: bool = False, branch: str = "", run: str = "", force_latest: bool = False) -> None:
     """Push the built packages (dist/charts) to the target; skip what is already published."""
     from chartship.publish import deploy as deploymod
 
     cfg, tgt = _target(c, target, registry, plain_http)
-    outcomes = deploymod.push(cfg, tgt, chart or [], latest, force, dry_run, dev_build(cfg, dev, branch, run))
+    outcomes = deploymod.push(cfg, tgt, chart or [], latest, force, dry_run, dev_build(cfg, dev, branch, run),
+                              force_latest)
     _report(outcomes, json, dry_run)
     deploymod.raise_if_failed(outcomes)
 
@@ -87,13 +90,13 @@ def push(c: Context, latest: bool = False, force: bool = False, dry_run: bool = 
     "latest": "also build the latest package and move the latest tag after verification",
     "force": "overwrite a published version whose content differs",
     "dry_run": "print the exact plan (build, push, skip, refuse, alias); write nothing, start nothing",
+    "force_latest": FORCE_LATEST_HELP,
     "json": "print the deployment as JSON",
-    "sign": "sign the packages (see helm.build --sign); the provenance is pushed with each chart",
     **TARGET_HELP, **DEV_HELP})
 @edge
 def deploy(c: Context, latest: bool = False, force: bool = False, dry_run: bool = False, json: bool = False,
            target: str = "", registry: str = "", plain_http: bool = False, chart: list[str] | None = None,
-           sign: bool = False, dev: bool = False, branch: str = "", run: str = "") -> None:
+           sign: bool = False, dev: bool = False, branch: str = "", run: str = "", force_latest: bool = False) -> None:
     """Build, then push: lint, package, publish, tag latest, release notes. Re-running with nothing changed
     uploads nothing; --dry-run shows what would happen; --dev publishes the branch build."""
     from chartship import report
@@ -109,7 +112,7 @@ def deploy(c: Context, latest: bool = False, force: bool = False, dry_run: bool 
 
     signing = settings.signing(cfg.root) if sign else None
     result = deploymod.deploy(cfg, charts, names, tgt, latest, force, dry_run, target or None, signing,
-                              dev_build(cfg, dev, branch, run))
+                              dev_build(cfg, dev, branch, run), force_latest)
     _github(result.results, dry_run)
     if json:
         report.emit_json(result.as_dict())

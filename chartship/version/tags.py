@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from chartship import placeholders
 from chartship.config import Config
 from chartship.errors import VersionError
-from chartship.version import semver
+from chartship.version import semver, tagcheck
 from chartship.version.semver import SemVer
 
 TAG_FIELDS = ("VERSION", "MAJOR", "MINOR", "PATCH", "PRERELEASE", "BRANCH", "RUN", "SHA")
@@ -71,4 +71,15 @@ def tags(cfg: Config, version: SemVer, ctx: TagContext) -> dict[str, str]:
     for kind in ("version", "latest"):
         template, where = read_tag_template(cfg, kind)
         out[kind] = render_tag(template, where, version, ctx)
+    return out
+
+
+def publish_tags(cfg: Config, version: SemVer, ctx: TagContext | None = None) -> dict[str, str]:
+    """:func:`tags` for tags that will be written to a registry: the version template must map distinct
+    versions to distinct tags and the alias must not be a tag a version could have
+    (:mod:`chartship.version.tagcheck`). ``ctx`` None: this checkout's branch, run and commit."""
+    read = {kind: read_tag_template(cfg, kind) for kind in ("version", "latest")}
+    tagcheck.check_version_template(*read["version"])
+    out = current_tags(cfg, version) if ctx is None else tags(cfg, version, ctx)
+    tagcheck.check_alias(out["latest"], read["latest"][1], *read["version"])
     return out

@@ -1,0 +1,60 @@
+"""Which way an alias tag (``latest``) may move, and a lock that keeps one machine's writers of a
+repository in line.
+
+Policy ``aliases.latest`` (env ``CHARTSHIP_ALIASES_LATEST``):
+
+- ``highest-final`` (default): move only to a version of higher semver precedence, and never from a
+  final release to a prerelease;
+- ``highest``: move only to a version of higher precedence (a prerelease may replace a final release);
+- ``last-pushed``: always move (the old behaviour).
+
+An equal version (the same release re-pushed with ``--force``) moves the alias too. ``--force-latest``
+moves it whatever the policy says, and the outcome says so.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import os
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from chartship.version import semver
+
+POLICIES = ("highest-final", "highest", "last-pushed")
+DEFAULT_POLICY = "highest-final"
+
+
+def may_move(policy: str, current: str, new: str) -> tuple[bool, str]:
+    """(allowed, why not) for moving an alias from version ``current`` to ``new``."""
+    if policy == "last-pushed":
+        return True, ""
+    old, nxt = semver.parse(current), semver.parse(new)
+    if policy == "highest-final" and not old.prerelease and nxt.prerelease:
+        return False, f"{new} is a prerelease and {current} a final release (aliases.latest: highest-final)"
+    if nxt < old:
+        return False, f"{current} is higher than {new} (aliases.latest: {policy})"
+    return True, ""
+
+
+def lock_dir() -> Path:
+    """A private folder for publish locks (0700, per user)."""
+    path = Path(tempfile.gettempdir()) / f"chartship-locks-{os.getuid()}"
+    path.mkdir(mode=0o700, exist_ok=True)
+    return path
+
+
+@contextmanager
+def repository_lock(host: str, repository: str) -> Iterator[None]:
+    """Hold an exclusive lock on ``host/repository`` from lookup to read-back, so two publishes of
+    the same repository from this machine cannot interleave (one waits, then sees the other's tag)."""
+    key = hashlib.sha256(f"{host}/{repository}".encode()).hexdigest()[:32]
+    fd = os.open(lock_dir() / f"{key}.lock", os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)

@@ -358,37 +358,6 @@ def load(root: Path, flags: Mapping[str, Any] | None = None, environ: Mapping[st
     )
 
 
-NO_CONFIG_HINT = "run `chartship init` in the repository to adopt its charts"
-
-
-def has_config(root: Path) -> bool:
-    """True when ``root/invoke.yaml`` has a ``chartship`` section."""
-    from chartship import yamlio
-
-    if not (root / CONFIG_FILE).is_file():
-        return False
-    _text, data = yamlio.load_file(root / CONFIG_FILE, CONFIG_FILE, ConfigError)
-    return isinstance(data, dict) and SECTION in data
-
-
-def find_root(start: Path) -> Path:
-    """The nearest folder at or above ``start`` with a chartship configuration."""
-    for folder in (start, *start.parents):
-        if has_config(folder):
-            return folder
-    raise ConfigError(f"no chartship configuration found in {start} or above (a {CONFIG_FILE} with a "
-                      f"'{SECTION}:' section); {NO_CONFIG_HINT}")
-
-
-def require_charts(cfg: Config, found: int) -> None:
-    """A charts folder the configuration names must hold charts (the built-in default may be empty)."""
-    origin = cfg.origins.get("charts_dir", "default")
-    if found == 0 and origin != "default":
-        where = f"{CONFIG_FILE}: {SECTION}.charts.dir" if origin == CONFIG_FILE else origin
-        raise ConfigError(f"{where}: {cfg.charts_dir!r} holds no chart (no {cfg.charts_dir}/<name>/Chart.yaml); "
-                          f"point it at the folder of your charts or {NO_CONFIG_HINT}")
-
-
 def _flag(value: str, where: str) -> bool:
     text = value.strip().lower()
     if text in ("1", "true", "yes", "on"):

@@ -17,6 +17,7 @@ from chartship.config import (
     CONFIG_FILE,
     LOCAL_REGISTRY_URL,
     SECTION,
+    Config,
     Target,
     parse_app_version,
     parse_package_name,
@@ -235,3 +236,32 @@ def _environments(data: Mapping[str, Any], where: Where) -> dict[str, tuple[str,
                 raise ConfigError(f"{w}: {f!r} must be a path inside the chart folder")
         result[str(name)] = tuple(files)
     return result
+
+
+NO_CONFIG_HINT = "run `chartship init` in the repository to adopt its charts"
+
+
+def has_config(root: Path) -> bool:
+    """True when ``root/invoke.yaml`` has a ``chartship`` section."""
+    if not (root / CONFIG_FILE).is_file():
+        return False
+    _text, data = yamlio.load_file(root / CONFIG_FILE, CONFIG_FILE, ConfigError)
+    return isinstance(data, dict) and SECTION in data
+
+
+def find_root(start: Path) -> Path:
+    """The nearest folder at or above ``start`` with a chartship configuration."""
+    for folder in (start, *start.parents):
+        if has_config(folder):
+            return folder
+    raise ConfigError(f"no chartship configuration found in {start} or above (a {CONFIG_FILE} with a "
+                      f"'{SECTION}:' section); {NO_CONFIG_HINT}")
+
+
+def require_charts(cfg: Config, found: int) -> None:
+    """A charts folder the configuration names must hold charts (the built-in default may be empty)."""
+    origin = cfg.origins.get("charts_dir", "default")
+    if found == 0 and origin != "default":
+        where = f"{CONFIG_FILE}: {SECTION}.charts.dir" if origin == CONFIG_FILE else origin
+        raise ConfigError(f"{where}: {cfg.charts_dir!r} holds no chart (no {cfg.charts_dir}/<name>/Chart.yaml); "
+                          f"point it at the folder of your charts or {NO_CONFIG_HINT}")

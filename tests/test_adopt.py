@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from chartship import config as cfgmod
+from chartship import configfile
 from chartship.adopt import adopt, discover, render, write
 from chartship.errors import ChartError, ConfigError
 
@@ -102,10 +103,10 @@ def test_repositories_init_cannot_adopt_are_one_clear_error(tmp_path: Path, layo
 
 def test_no_configuration_suggests_init_and_an_empty_charts_folder_is_named(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match=r"no chartship configuration found in .* run `chartship init`"):
-        cfgmod.find_root(tmp_path)
+        configfile.find_root(tmp_path)
     (tmp_path / "sub").mkdir()
     (tmp_path / "invoke.yaml").write_text("chartship:\n  charts:\n    dir: deploy/charts\n")
-    assert cfgmod.find_root(tmp_path / "sub") == tmp_path
+    assert configfile.find_root(tmp_path / "sub") == tmp_path
     from chartship.charts import chart as chartmod
 
     cfg = cfgmod.load(tmp_path, environ={})

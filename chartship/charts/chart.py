@@ -9,7 +9,8 @@ from pathlib import Path
 from typing import Any
 
 from chartship import content_policy, secrets, yamlio
-from chartship.config import CONFIG_FILE, Config, require_charts
+from chartship.config import CONFIG_FILE, Config
+from chartship.configfile import require_charts
 from chartship.errors import ChartError
 
 

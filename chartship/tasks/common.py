@@ -55,9 +55,10 @@ def root(c: Context) -> Path:
     value = c.config.get("chartship_root")
     if value:
         return Path(value)
-    from chartship import config as cfgmod
 
-    return cfgmod.find_root(Path.cwd())
+    from chartship import configfile
+
+    return configfile.find_root(Path.cwd())
 
 
 def config(c: Context, **flags: Any) -> Config:

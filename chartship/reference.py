@@ -72,7 +72,7 @@ def _contexts(collection: Collection) -> dict[str, ParserContext]:
     result = {}
     for name, aliases in collection.task_names.items():
         task = copy.copy(collection[name])
-        task.help = dict(task.help)
+        task.help = dict(getattr(task, "flag_help", task.help))
         result[name] = ParserContext(name=name, aliases=aliases, args=task.get_arguments())
     return result
 

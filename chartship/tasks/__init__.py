@@ -50,7 +50,18 @@ def namespace(root: Path | None) -> Collection:
                                 validate_tasks, unittest_tasks))
     if root is not None:
         ns.configure({"chartship_root": str(root)})
+    _keep_help(ns)
     return ns
+
+
+def _keep_help(coll: Collection) -> None:
+    """invoke's parser pops each flag's help out of the task it parses; keep a copy (``flag_help``) for the
+    generated reference (chartship.reference), taken before any parsing."""
+    for task_obj in coll.tasks.values():
+        if not hasattr(task_obj, "flag_help"):
+            task_obj.flag_help = dict(task_obj.help)
+    for sub in coll.collections.values():
+        _keep_help(sub)
 
 
 def _merged(name: str, *modules: ModuleType) -> Collection:

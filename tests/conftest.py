@@ -1,60 +1,24 @@
-"""Shared pytest fixtures.
+"""Shared pytest set-up. Fixtures live in the plugins below (tests/plugins/), plain helpers in
+tests/helpers/; test files import helpers, never fixtures.
 
-The suite runs once per helm major version: `nox -s tests` sets HELM_BIN to
-`.tools/bin/helm3` or `.tools/bin/helm4`. Run alone, pytest uses HELM_BIN when
-set, otherwise `.tools/bin/helm` (helm 4).
+Markers (pyproject.toml): ``needs_helm``, ``needs_registry``, ``needs_cluster``; tests/plugins/needs.py
+derives them from the fixtures a test uses. `nox -s tests` runs the whole suite with helm 4 and the
+``needs_helm`` tests again with helm 3.
 """
 
 from __future__ import annotations
 
-import os
-import subprocess
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
+from tests.helpers import ROOT
+
+# pytester: tests/test_harness.py runs pytest on sample suites
+pytest_plugins = ["tests.plugins.needs", "tests.plugins.helm", "tests.plugins.registry", "tests.plugins.cluster",
+                  "pytester"]
 
 
 @pytest.fixture(scope="session")
 def project_root() -> Path:
     return ROOT
-
-
-@pytest.fixture(scope="session")
-def helm_bin() -> Path:
-    """The real helm binary this test run uses (HELM_BIN or .tools/bin/helm)."""
-    explicit = os.environ.get("HELM_BIN")
-    path = Path(explicit) if explicit else ROOT / ".tools" / "bin" / "helm"
-    if not path.is_file():
-        pytest.fail(f"helm not found at {path}: run `ci/bootstrap` (or `invoke tools.install`) first")
-    return path.resolve()
-
-
-@pytest.fixture(scope="module")
-def helm_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
-    """A private helm home per test module, and no kubeconfig, so nothing reaches a cluster."""
-    home = tmp_path_factory.mktemp("helm-home")
-    env = dict(os.environ)
-    env.update(
-        {
-            "HELM_CACHE_HOME": str(home / "cache"),
-            "HELM_CONFIG_HOME": str(home / "config"),
-            "HELM_DATA_HOME": str(home / "data"),
-            "KUBECONFIG": str(home / "no-kubeconfig"),
-        }
-    )
-    return env
-
-
-@pytest.fixture(scope="module")
-def run_helm(helm_bin: Path, helm_env: dict[str, str]) -> Any:
-    def run(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([str(helm_bin), *args], capture_output=True, text=True, env=helm_env, timeout=120, check=False)
-
-    return run
-
-
-# Child processes (invoke in temp projects) find the same helm as the tests.
-os.environ.setdefault("HELM_BIN", str(ROOT / ".tools" / "bin" / "helm"))

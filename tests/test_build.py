@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.pipeline_fixture import commit, git, helm, invoke, new_repo, one_error_line, scaffold, snapshot, umbrella
+from tests.helpers.pipeline import commit, git, helm, invoke, new_repo, one_error_line, scaffold, snapshot, umbrella
 
 
 @pytest.fixture

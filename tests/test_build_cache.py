@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from tests.pipeline_fixture import commit, invoke, new_repo, scaffold
+from tests.helpers.pipeline import commit, invoke, new_repo, scaffold
 
 
 def build(root: Path, *args: str, env: dict[str, str] | None = None) -> dict[str, object]:

@@ -6,23 +6,19 @@ import json
 import os
 import subprocess
 import tarfile
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from chartship.tools import registry_server
-from tests.pipeline_fixture import commit, helm, invoke, new_repo, one_error_line, scaffold
-from tests.registry_fixtures import Registry, start_registry
+from tests.helpers.pipeline import commit, helm, invoke, new_repo, one_error_line, scaffold
+from tests.helpers.registry import Registry, StartRegistry
 
 USER, PASSWORD = "bob", "dep-Passw0rd-42"
 
 
 @pytest.fixture
-def reg(tmp_path: Path) -> Iterator[Registry]:
-    r = start_registry(tmp_path, {USER: PASSWORD})
-    yield r
-    registry_server.stop(r.state)
+def reg(registries: StartRegistry) -> Registry:
+    return registries({USER: PASSWORD})
 
 
 def push_library(tmp: Path, helm_bin: Path, reg: Registry) -> None:

@@ -10,10 +10,12 @@ from pathlib import Path
 
 import pytest
 
-from tests.pipeline_fixture import ROOT, commit, copy_repo_charts, invoke, new_repo, snapshot
+from tests.helpers import ROOT
+from tests.helpers.pipeline import commit, copy_repo_charts, invoke, new_repo, snapshot
 
 if not all((ROOT / "charts" / n / "Chart.yaml").is_file() for n in ("core-pipeline", "redis", "platform")):
     pytest.skip("this repository's charts are not there yet", allow_module_level=True)
+pytestmark = pytest.mark.needs_helm  # every test lints or builds through invoke
 
 
 @pytest.fixture(scope="module")

@@ -10,8 +10,8 @@ import pytest
 from chartship import config
 from chartship.charts import changes, chart
 from chartship.errors import ChartshipError
-from tests.charts_fixture import write_charts
-from tests.pipeline_fixture import GIT, commit, git, invoke, new_repo, one_error_line
+from tests.helpers.charts import write_charts
+from tests.helpers.pipeline import GIT, commit, git, invoke, new_repo, one_error_line
 
 
 @pytest.fixture

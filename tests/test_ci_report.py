@@ -13,7 +13,7 @@ import pytest
 from chartship import secrets
 from chartship.ci_report import FAIL, OK, SKIP, Check, checks, github, junit
 from chartship.tools import peers
-from tests.registry_fixtures import invoke
+from tests.helpers.registry import invoke
 
 
 def test_junit_has_one_suite_per_chart_and_the_one_line_failure() -> None:

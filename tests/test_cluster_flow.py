@@ -8,19 +8,27 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
-from collections.abc import Iterator
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 import pytest
 
 from chartship.cluster import providers
 from chartship.errors import ToolError
 from chartship.tools import kwok
-from tests.registry_fixtures import invoke
+from tests.helpers.registry import invoke
 
 ROOT = Path(__file__).resolve().parent.parent
 UNUSABLE = providers.why_unusable(ROOT, "kwok")
-needs_kwok = pytest.mark.skipif(UNUSABLE is not None, reason=f"kwok provider unusable here: {UNUSABLE}")
+F = TypeVar("F", bound=Callable[..., None])
+
+
+def needs_kwok(test: F) -> F:
+    """A kwok cluster, started by the test's fixture or by `cluster.test`: needs_cluster, skipped where kwok is unusable."""
+    skip = pytest.mark.skipif(UNUSABLE is not None, reason=f"kwok provider unusable here: {UNUSABLE}")
+    marked: F = pytest.mark.needs_cluster(skip(test))
+    return marked
 
 
 def repo_copy(tmp_path: Path, project_root: Path, charts: tuple[str, ...] = ("core-pipeline", "redis", "platform")) -> Path:
@@ -35,14 +43,6 @@ def repo_copy(tmp_path: Path, project_root: Path, charts: tuple[str, ...] = ("co
     # the cluster binaries and kubectl of this checkout (locks, kwok files and CRDs are package data)
     (root / ".tools").symlink_to(project_root / ".tools")
     return root
-
-
-@pytest.fixture(scope="module")
-def kwok_cluster() -> Iterator[kwok.Cluster]:
-    if UNUSABLE is not None:
-        pytest.skip(f"kwok provider unusable here: {UNUSABLE}")
-    with kwok.start(ROOT) as c:
-        yield c
 
 
 def test_existing_provider_refuses_unlisted_contexts() -> None:
@@ -68,6 +68,7 @@ def test_unusable_provider_says_what_to_install(tmp_path: Path, project_root: Pa
 
 
 @needs_kwok
+@pytest.mark.needs_helm  # cluster.test installs with helm
 def test_cluster_test_flow_on_kwok(tmp_path: Path, project_root: Path) -> None:
     root = repo_copy(tmp_path, project_root)
     proc = invoke(root, "cluster.test", "--provider", "kwok", "--json")
@@ -115,8 +116,10 @@ def test_release_operations_and_immutable_selector(kwok_cluster: kwok.Cluster, t
 
 
 @needs_kwok
+@pytest.mark.needs_helm
+@pytest.mark.needs_registry  # helm.deploy publishes the previous version first
 def test_cluster_test_upgrades_from_the_previous_published_version(tmp_path: Path, project_root: Path) -> None:
-    from tests.registry_fixtures import free_port
+    from tests.helpers import free_port
 
     root = repo_copy(tmp_path, project_root)
     port = free_port()

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
-import sys
 import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -15,6 +14,7 @@ import pytest
 from chartship import proc
 from chartship.errors import ToolError
 from chartship.tools import clusterbin
+from tests.helpers import run_invoke
 
 GO = clusterbin.GoEnv(path="/nonexistent/go", version="1.26.8", goos="linux", goarch="amd64")
 
@@ -195,8 +195,7 @@ def test_locate_names_the_install_command_until_built_then_finds_links(repo: Pat
 
 
 def _invoke(root: Path, *args: str, env: Mapping[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([str(Path(sys.executable).parent / "invoke"), *args], cwd=root, capture_output=True, text=True,
-                          env=env, timeout=900, check=False)
+    return run_invoke(root, *args, env=env, timeout=900)
 
 
 def test_install_task_rejects_an_unknown_binaries_mode(project_root: Path) -> None:

@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 
 from chartship.tools import registry_server
-from tests.registry_fixtures import Registry, free_port, invoke
+from tests.helpers import free_port
+from tests.helpers.registry import Registry, invoke
 
 
 @pytest.fixture
@@ -38,6 +39,8 @@ def repo_copy(tmp_path: Path, project_root: Path) -> Iterator[tuple[Path, Regist
     registry_server.stop(state)
 
 
+@pytest.mark.needs_helm
+@pytest.mark.needs_registry  # helm.deploy starts the local registry
 def test_deploy_latest_then_up_to_date(repo_copy: tuple[Path, Registry]) -> None:
     root, reg = repo_copy
     assert not registry_server.answering("127.0.0.1", reg.port)

@@ -14,8 +14,8 @@ import yaml
 
 from chartship.registry import oci
 from chartship.tools import registry_server
-from tests.pipeline_fixture import GIT, commit, git, invoke, new_repo, one_error_line, scaffold, sha256, snapshot, umbrella
-from tests.registry_fixtures import Registry, start_registry
+from tests.helpers.pipeline import GIT, commit, git, invoke, new_repo, one_error_line, scaffold, sha256, snapshot, umbrella
+from tests.helpers.registry import Registry, start_registry
 
 DEV = "0.1.0-feature-x.42"
 CI = {"GITHUB_REF_NAME": "feature/x", "GITHUB_RUN_NUMBER": "42"}

@@ -14,7 +14,7 @@ import pytest
 from chartship.registry import retry
 from chartship.tools import helm, registry_server
 from chartship.tools.summary import LIMIT, error_block, shorten, summarise
-from tests.registry_fixtures import FaultProxy, Registry, free_port, start_registry
+from tests.helpers.registry import FaultProxy, Registry, free_port, start_registry
 
 PASSWORD = "pw-for-tests"
 

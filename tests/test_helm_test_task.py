@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.pipeline_fixture import commit, helm, invoke, new_repo, one_error_line, scaffold, snapshot, umbrella
+from tests.helpers.pipeline import commit, helm, invoke, new_repo, one_error_line, scaffold, snapshot, umbrella
 
 
 def helm_major(helm_bin: Path) -> int:

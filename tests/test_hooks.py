@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from chartship.hooks import bump_required, chart_docs, helm_lint, version_sync, yaml_syntax
-from tests.hooks_fixture import git, init_git, lint_calls, recording_helm, write_chart, write_repo
+from tests.helpers.hooks import git, init_git, lint_calls, recording_helm, write_chart, write_repo
 
 
 @pytest.fixture

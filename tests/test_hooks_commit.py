@@ -10,14 +10,13 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from tests.hooks_fixture import GIT, clean_env, git, init_git, lint_calls, recording_helm, write_repo
+from tests.helpers import INVOKE, run_invoke
+from tests.helpers.hooks import GIT, clean_env, git, init_git, lint_calls, recording_helm, write_repo
 
-INVOKE = str(Path(sys.executable).parent / "invoke")
 # Any download attempt (pip, git over http) fails: the hooks must need none.
 DEAD_PROXY = "http://127.0.0.1:9"
 OFFLINE = {"PIP_NO_INDEX": "1", "http_proxy": DEAD_PROXY, "https_proxy": DEAD_PROXY, "HTTP_PROXY": DEAD_PROXY,
@@ -29,7 +28,7 @@ class Repo:
         self.root, self.env, self.calls = root, env, calls
 
     def invoke(self, *args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([INVOKE, *args], cwd=self.root, env=self.env, capture_output=True, text=True, check=False)
+        return run_invoke(self.root, *args, env=self.env)
 
     def commit(self, message: str) -> tuple[int, str]:
         git(self.root, "add", "-A", env=self.env)

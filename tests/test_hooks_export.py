@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.hooks_fixture import GIT, clean_env, git, init_git, lint_calls, recording_helm, write_repo
+from tests.helpers.hooks import GIT, clean_env, git, init_git, lint_calls, recording_helm, write_repo
 
 PRE_COMMIT = str(Path(sys.executable).parent / "pre-commit")
 EXPORTED = ("pyproject.toml", "README.md", ".pre-commit-hooks.yaml", "chartship")

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from ruamel.yaml import YAML
 
-from tests.registry_fixtures import invoke
+from tests.helpers.registry import invoke
 
 
 @pytest.fixture

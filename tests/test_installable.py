@@ -23,7 +23,7 @@ from pathlib import Path
 import pytest
 
 from chartship.tools import registry_server
-from tests.registry_fixtures import free_port
+from tests.helpers.registry import free_port
 
 GIT = ["git", "-c", "user.name=t", "-c", "user.email=t@example.com", "-c", "commit.gpgsign=false"]
 SECURE_VALUES = """\

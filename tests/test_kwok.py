@@ -44,15 +44,7 @@ spec:
 """
 
 
-@pytest.fixture(scope="module")
-def built(project_root: Path) -> None:
-    try:
-        clusterbin.locate(project_root, "build")
-    except ToolError as exc:
-        pytest.skip(f"kwok cluster binaries are not built; run `invoke tools.install --cluster` ({exc})")
-
-
-def test_cluster_runs_workloads_reports_the_pinned_version_and_leaves_nothing(project_root: Path, built: None) -> None:
+def test_cluster_runs_workloads_reports_the_pinned_version_and_leaves_nothing(project_root: Path, kwok_binaries: None) -> None:
     started = time.monotonic()
     cluster = kwok.start(project_root)
     try:
@@ -96,7 +88,7 @@ def test_cluster_runs_workloads_reports_the_pinned_version_and_leaves_nothing(pr
     kwok.stop(cluster)  # a second stop is a no-op
 
 
-def test_helm_create_chart_installs_with_wait_and_its_test_passes(project_root: Path, built: None, helm_bin: Path,
+def test_helm_create_chart_installs_with_wait_and_its_test_passes(project_root: Path, kwok_binaries: None, helm_bin: Path,
                                                                   tmp_path: Path) -> None:
     h = helm.Helm.locate(project_root)
     assert h.path == helm_bin
@@ -114,7 +106,7 @@ def test_helm_create_chart_installs_with_wait_and_its_test_passes(project_root: 
     assert kwok.processes_under(workdir) == []
 
 
-def test_two_clusters_side_by_side_and_keep_leaves_one_running(project_root: Path, built: None) -> None:
+def test_two_clusters_side_by_side_and_keep_leaves_one_running(project_root: Path, kwok_binaries: None) -> None:
     with ThreadPoolExecutor(2) as pool:
         first_f = pool.submit(kwok.start, project_root, keep=True)
         second_f = pool.submit(kwok.start, project_root)

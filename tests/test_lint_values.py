@@ -6,7 +6,7 @@ from pathlib import Path
 
 from chartship.build.lint import chart_yaml_problems
 from chartship.charts import chart, values
-from tests.pipeline_fixture import SCHEMA
+from tests.helpers.pipeline import SCHEMA
 
 
 def test_merge_like_helm() -> None:

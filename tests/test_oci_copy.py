@@ -14,7 +14,7 @@ import pytest
 from chartship.errors import RegistryError
 from chartship.registry import oci
 from chartship.tools import registry_server
-from tests.registry_fixtures import Registry, start_registry
+from tests.helpers.registry import Registry, start_registry
 
 PASSWORD = "s3cr3t-Passw0rd"
 

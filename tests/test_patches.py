@@ -12,7 +12,7 @@ import pytest
 
 from chartship.build import patches
 from chartship.errors import ChartError
-from tests.pipeline_fixture import commit, invoke, new_repo, one_error_line, scaffold, snapshot
+from tests.helpers.pipeline import commit, invoke, new_repo, one_error_line, scaffold, snapshot
 
 SERVICE = "a: 1\nb: 2\nc: 3\nd: 4\ne: 5\nf: 6\ng: 7\n"
 

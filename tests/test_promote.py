@@ -16,7 +16,7 @@ from chartship.publish import tagsafe
 from chartship.registry import oci
 from chartship.tools import registry_server
 from chartship.version import semver
-from tests.registry_fixtures import FaultProxy, Registry, invoke, make_dist, make_project, start_registry
+from tests.helpers.registry import FaultProxy, Registry, invoke, make_dist, make_project, start_registry
 from tests.test_publish_ecr import REGION, ecr, env, moto  # noqa: F401 - fixtures
 
 ALICE = {"CHARTSHIP_REGISTRY_USERNAME": "alice", "CHARTSHIP_REGISTRY_PASSWORD": "s3cr3t-Passw0rd"}

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from chartship.tools import registry_server
-from tests.registry_fixtures import FaultProxy, Registry, auth_registry, invoke, make_dist, make_project  # noqa: F401
+from tests.helpers.registry import FaultProxy, Registry, invoke, make_dist, make_project
 
 PASSWORD = "s3cr3t-Passw0rd"
 CREDS = {"CHARTSHIP_REGISTRY_USERNAME": "alice", "CHARTSHIP_REGISTRY_PASSWORD": PASSWORD}
@@ -24,7 +24,7 @@ def target(host: str, auth: str = "basic") -> str:
 
 
 @pytest.fixture
-def project(tmp_path: Path, project_root: Path, auth_registry: Registry, helm_bin: Path) -> Path:  # noqa: F811
+def project(tmp_path: Path, project_root: Path, auth_registry: Registry, helm_bin: Path) -> Path:
     root = make_project(tmp_path, project_root, target(auth_registry.host), default="reg")
     make_dist(root, helm_bin)
     return root
@@ -51,7 +51,7 @@ def helm_pull(project_root: Path, helm: str, ref: str, version: str, dest: Path,
     return next(out.glob("*.tgz"))
 
 
-def test_push_then_pull_with_helm3_and_helm4(project: Path, project_root: Path, auth_registry: Registry,  # noqa: F811
+def test_push_then_pull_with_helm3_and_helm4(project: Path, project_root: Path, auth_registry: Registry,
                                               tmp_path: Path) -> None:
     proc = invoke(project, "helm.push", "--latest", "--json", env=CREDS)
     assert proc.returncode == 0, proc.stderr
@@ -70,7 +70,7 @@ def test_push_then_pull_with_helm3_and_helm4(project: Path, project_root: Path, 
     assert missing.returncode != 0 and "demo:stable does not exist" in missing.stderr
 
 
-def test_rerun_uploads_nothing_and_says_up_to_date(project: Path, auth_registry: Registry) -> None:  # noqa: F811
+def test_rerun_uploads_nothing_and_says_up_to_date(project: Path, auth_registry: Registry) -> None:
     assert invoke(project, "helm.push", "--latest", env=CREDS).returncode == 0
     uploads = auth_registry.uploads()
     assert uploads >= 2  # config + chart layer
@@ -80,7 +80,7 @@ def test_rerun_uploads_nothing_and_says_up_to_date(project: Path, auth_registry:
     assert auth_registry.uploads() == uploads
 
 
-def test_changed_content_is_refused_unless_force(project: Path, auth_registry: Registry, helm_bin: Path,  # noqa: F811
+def test_changed_content_is_refused_unless_force(project: Path, auth_registry: Registry, helm_bin: Path,
                                                  tmp_path: Path) -> None:
     first = results(invoke(project, "helm.push", "--latest", "--json", env=CREDS))
     make_dist(project, helm_bin, description="changed without a version bump")
@@ -97,7 +97,7 @@ def test_changed_content_is_refused_unless_force(project: Path, auth_registry: R
     assert forced["latest"]["digest"] != first["latest"]["digest"]
 
 
-def test_dry_run_pushes_nothing(project: Path, auth_registry: Registry) -> None:  # noqa: F811
+def test_dry_run_pushes_nothing(project: Path, auth_registry: Registry) -> None:
     proc = invoke(project, "helm.push", "--latest", "--dry-run", "--json", env=CREDS)
     assert proc.returncode == 0, proc.stderr
     res = results(proc)
@@ -105,7 +105,7 @@ def test_dry_run_pushes_nothing(project: Path, auth_registry: Registry) -> None:
     assert auth_registry.uploads() == 0
 
 
-def test_wrong_password_fails_cleanly(project: Path, auth_registry: Registry) -> None:  # noqa: F811
+def test_wrong_password_fails_cleanly(project: Path, auth_registry: Registry) -> None:
     proc = invoke(project, "helm.push", "--latest", env={**CREDS, "CHARTSHIP_REGISTRY_PASSWORD": "wrong-password"})
     assert proc.returncode != 0
     assert "Traceback" not in proc.stderr and "wrong-password" not in proc.stderr + proc.stdout
@@ -129,7 +129,7 @@ def test_no_credential_reaches_argv(project: Path, tmp_path: Path, helm_bin: Pat
 
 
 @pytest.mark.parametrize("status", [500, 429])
-def test_transient_errors_are_retried(project: Path, auth_registry: Registry, status: int) -> None:  # noqa: F811
+def test_transient_errors_are_retried(project: Path, auth_registry: Registry, status: int) -> None:
     failures = {"left": 2}
 
     def fault(method: str, path: str, n: int) -> int | None:
@@ -149,7 +149,7 @@ def test_transient_errors_are_retried(project: Path, auth_registry: Registry, st
         proxy.close()
 
 
-def test_persistent_500_fails_and_latest_never_moves(project: Path, auth_registry: Registry,  # noqa: F811
+def test_persistent_500_fails_and_latest_never_moves(project: Path, auth_registry: Registry,
                                                      helm_bin: Path) -> None:
     assert invoke(project, "helm.push", "--latest", env=CREDS).returncode == 0
     make_dist(project, helm_bin, version="0.2.0")
@@ -173,7 +173,7 @@ def test_persistent_500_fails_and_latest_never_moves(project: Path, auth_registr
     assert latest.stdout == "0.1.0\n"
 
 
-def test_registry_killed_mid_push_then_rerun_converges(project: Path, auth_registry: Registry) -> None:  # noqa: F811
+def test_registry_killed_mid_push_then_rerun_converges(project: Path, auth_registry: Registry) -> None:
     killed = {"done": False}
 
     def fault(method: str, path: str, n: int) -> str | None:
@@ -199,7 +199,7 @@ def test_registry_killed_mid_push_then_rerun_converges(project: Path, auth_regis
         proxy.close()
 
 
-def test_release_notes(project: Path, auth_registry: Registry) -> None:  # noqa: F811
+def test_release_notes(project: Path, auth_registry: Registry) -> None:
     assert invoke(project, "helm.push", "--latest", env=CREDS).returncode == 0
     proc = invoke(project, "helm.notes", env=CREDS)
     assert proc.returncode == 0, proc.stderr
@@ -210,7 +210,7 @@ def test_release_notes(project: Path, auth_registry: Registry) -> None:  # noqa:
     assert f"helm pull oci://{auth_registry.host}/charts/demo --version 0.1.0" in notes
 
 
-def test_registry_override_from_environment(project: Path, auth_registry: Registry) -> None:  # noqa: F811
+def test_registry_override_from_environment(project: Path, auth_registry: Registry) -> None:
     env = {**CREDS, "CHARTSHIP_REGISTRY": f"oci://{auth_registry.host}/other", "CHARTSHIP_REGISTRY_AUTH": "basic",
            "CHARTSHIP_PLAIN_HTTP": "1"}
     proc = invoke(project, "helm.push", "--json", env=env)
@@ -226,8 +226,9 @@ def test_missing_dist_is_a_clear_error(tmp_path: Path, project_root: Path) -> No
     assert proc.returncode != 0 and "run `invoke helm.build` first" in proc.stderr and "Traceback" not in proc.stderr
 
 
+@pytest.mark.needs_registry  # registry.up starts it
 def test_local_registry_tasks(tmp_path: Path, project_root: Path) -> None:
-    from tests.registry_fixtures import free_port
+    from tests.helpers import free_port
 
     port = free_port()
     root = make_project(tmp_path, project_root, f"    local:\n      url: oci://127.0.0.1:{port}/charts\n      plain_http: true\n")
@@ -245,7 +246,7 @@ def test_local_registry_tasks(tmp_path: Path, project_root: Path) -> None:
     assert not registry_server.answering("127.0.0.1", port)
 
 
-def test_pull_resolves_latest(project: Path, auth_registry: Registry) -> None:  # noqa: F811
+def test_pull_resolves_latest(project: Path, auth_registry: Registry) -> None:
     assert invoke(project, "helm.push", "--latest", env=CREDS).returncode == 0
     proc = invoke(project, "helm.pull", f"oci://{auth_registry.host}/charts/demo", "latest", "--target", "reg",
                   "--destination", "out", env=CREDS)

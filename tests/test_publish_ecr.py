@@ -15,8 +15,8 @@ from pathlib import Path
 import boto3
 import pytest
 
-from chartship.tools import registry_server
-from tests.registry_fixtures import Registry, free_port, invoke, make_dist, make_project, start_registry
+from tests.helpers import free_port
+from tests.helpers.registry import Registry, StartRegistry, invoke, make_dist, make_project
 
 REGION = "us-east-1"
 AWS_ENV = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_REGION": REGION}
@@ -53,12 +53,10 @@ def ecr(moto: str, monkeypatch: pytest.MonkeyPatch) -> object:
 
 
 @pytest.fixture
-def ecr_registry(tmp_path: Path, ecr: object) -> Iterator[Registry]:
+def ecr_registry(ecr: object, registries: StartRegistry) -> Registry:
     token = ecr.get_authorization_token()["authorizationData"][0]["authorizationToken"]  # type: ignore[attr-defined]
     user, _, password = base64.b64decode(token).decode().partition(":")
-    reg = start_registry(tmp_path, {user: password})
-    yield reg
-    registry_server.stop(reg.state)
+    return registries({user: password})
 
 
 def ecr_project(tmp_path: Path, project_root: Path, host: str, create: bool) -> Path:

@@ -14,7 +14,7 @@ from chartship import config
 from chartship.charts import chart
 from chartship.hooks import fastpath, quickyaml
 from chartship.version import semver, sync, versionfile
-from tests.charts_fixture import write_charts
+from tests.helpers.charts import write_charts
 
 
 def full(text: str) -> Any:

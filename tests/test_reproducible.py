@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 
 from chartship.build import package
-from tests.pipeline_fixture import GIT, INVOKE, commit, helm, invoke, new_repo, scaffold, sha256, umbrella
+from tests.helpers import INVOKE
+from tests.helpers.pipeline import GIT, commit, helm, invoke, new_repo, scaffold, sha256, umbrella
 
 COMMIT_TIME = 1_700_000_000
 

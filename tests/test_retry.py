@@ -12,7 +12,7 @@ from chartship import config
 from chartship.errors import ConfigError, RegistryError
 from chartship.registry import oci, retry
 from chartship.tools import registry_server
-from tests.registry_fixtures import FaultProxy, Registry, start_registry
+from tests.helpers.registry import FaultProxy, Registry, start_registry
 
 
 class Flaky(Exception):

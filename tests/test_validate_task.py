@@ -8,14 +8,14 @@ import json
 import os
 import shutil
 import subprocess
-import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-INVOKE = str(Path(sys.executable).parent / "invoke")
+from tests.helpers import run_invoke
+
 COPIED = ("tasks.py", "invoke.yaml", "version", "tag-templates", ".yamllint.yaml", "charts", "argocd")
 Run = Callable[..., subprocess.CompletedProcess[str]]
 
@@ -43,8 +43,7 @@ def inv(repo: Path) -> Run:
         clean = {k: v for k, v in os.environ.items() if not k.startswith(("CHARTSHIP_", "GITHUB_"))}
         # files a test writes are staged: chartship validates the files git would check out
         subprocess.run(["git", "-C", str(repo), "add", "-A"], check=True)
-        return subprocess.run([INVOKE, *args], cwd=repo, capture_output=True, text=True, check=False,
-                              env={**clean, **(env or {})}, timeout=600)
+        return run_invoke(repo, *args, env={**clean, **(env or {})}, timeout=600)
     return run
 
 
@@ -136,6 +135,7 @@ def test_allowlist_entries_suppress_findings_and_stale_ones_are_reported(repo: P
         "Deployment/rel-demo) matches no finding; remove it (rule stale-allowlist)"]
 
 
+@pytest.mark.needs_helm  # runs helm through the invoke task
 def test_a_malformed_allowlist_fails_cleanly(repo: Path, inv: Run) -> None:
     (repo / "charts" / "redis" / ".chartship-allow.yaml").write_text("- rule: probes\n  kind: StatefulSet\n  name: x\n")
     result = inv("helm.validate", "--chart", "redis")
@@ -150,6 +150,7 @@ def replace_in(path: Path, old: str, new: str) -> None:
     path.write_text(text.replace(old, new, 1))
 
 
+@pytest.mark.needs_helm  # runs helm through the invoke task
 def test_typos_in_templates_crds_and_argocd_are_findings(repo: Path, inv: Run) -> None:
     chart = repo / "charts" / "core-pipeline"
     # an extra environment renders the Traefik objects (Middleware, ServersTransport)

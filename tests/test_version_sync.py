@@ -8,7 +8,7 @@ from chartship import config
 from chartship.charts import chart
 from chartship.errors import ChartError, VersionError
 from chartship.version import semver, sync, versionfile
-from tests.charts_fixture import write_charts
+from tests.helpers.charts import write_charts
 
 
 @pytest.fixture

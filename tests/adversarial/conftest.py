@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 
 from chartship.tools import registry_server
-from tests.pipeline_fixture import GIT
-from tests.registry_fixtures import Registry, start_registry
+from tests.helpers.pipeline import GIT
+from tests.helpers.registry import Registry, start_registry
 
 INVOKE = str(Path(sys.executable).parent / "invoke")
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from tests.adversarial.conftest import commit, git, invoke, project, refused, tags, target, tree
-from tests.registry_fixtures import Registry
+from tests.helpers.registry import Registry
 
 ENTRY = ("helm.build", "helm.lint", "helm.validate")
 ARGS = {"helm.build": ("helm.build",), "helm.lint": ("helm.lint", "--all"), "helm.validate": ("helm.validate", "--json")}

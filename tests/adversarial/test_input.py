@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from tests.adversarial.conftest import INVOKE, commit, invoke, project, refused, tags, target, tree
-from tests.registry_fixtures import Registry, make_dist
+from tests.helpers.registry import Registry, make_dist
 
 BOMB = 'a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]\n' + "".join(
     f"{chr(98 + i)}: &{chr(98 + i)} [" + ",".join([f"*{chr(97 + i)}"] * 9) + "]\n" for i in range(8))

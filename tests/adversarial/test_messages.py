@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from tests.adversarial.conftest import chart, commit, git, invoke, project, refused, tags, target, tree
-from tests.pipeline_fixture import GIT
-from tests.registry_fixtures import FaultProxy, Registry, make_dist
+from tests.helpers.pipeline import GIT
+from tests.helpers.registry import FaultProxy, Registry, make_dist
 
 
 def test_only_latest_failed_says_the_version_was_pushed(tmp_path: Path, registry: Registry, helm_bin: Path) -> None:

@@ -18,7 +18,7 @@ from chartship.errors import RegistryError
 from chartship.registry import oci, retry, transport
 from chartship.tools import registry_server
 from tests.adversarial import faultproxy as fp
-from tests.registry_fixtures import Registry, start_registry
+from tests.helpers.registry import Registry, start_registry
 
 USER, PASSWORD = "alice", "s3cr3t-Passw0rd"
 BASIC = "Basic " + base64.b64encode(f"{USER}:{PASSWORD}".encode()).decode()

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from tests.adversarial.conftest import INVOKE, invoke, project, refused, target, tree
-from tests.registry_fixtures import FaultProxy, Registry, make_dist, start_registry
+from tests.helpers.registry import FaultProxy, Registry, make_dist, start_registry
 
 PASSWORD = "Pw-9x"  # short on purpose: every length is redacted
 USER = "alice"

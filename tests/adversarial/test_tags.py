@@ -19,7 +19,8 @@ from chartship.registry import oci
 from chartship.tools import registry_server
 from chartship.version import semver, tags
 from tests.adversarial import faultproxy as fp
-from tests.registry_fixtures import INVOKE, Registry, invoke, make_dist, make_project, start_registry
+from tests.helpers import INVOKE
+from tests.helpers.registry import Registry, invoke, make_dist, make_project, start_registry
 
 
 def target(host: str) -> str:

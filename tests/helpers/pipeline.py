@@ -6,13 +6,12 @@ import hashlib
 import os
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
-INVOKE = str(Path(sys.executable).parent / "invoke")
+from tests.helpers import ROOT, run_invoke
+
 GIT = ["git", "-c", "user.name=t", "-c", "user.email=t@example.com", "-c", "init.defaultBranch=main",
        "-c", "commit.gpgsign=false"]
-ROOT = Path(__file__).resolve().parent.parent
 REPO_CHARTS = ("core-pipeline", "redis", "platform")
 
 SCHEMA = """{
@@ -94,8 +93,7 @@ def copy_repo_charts(root: Path) -> bool:
 
 def invoke(root: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     clean = {k: v for k, v in os.environ.items() if not k.startswith(("CHARTSHIP_", "GITHUB_", "CI_"))}
-    return subprocess.run([INVOKE, *args], cwd=root, capture_output=True, text=True, check=False,
-                          env={**clean, **(env or {})}, timeout=600)
+    return run_invoke(root, *args, env={**clean, **(env or {})}, timeout=600)
 
 
 def snapshot(root: Path) -> dict[str, bytes]:

@@ -1,5 +1,6 @@
 """Real registry processes for publish tests: docker-registry with htpasswd,
-a fault-injecting HTTP proxy in front of it, and temp projects with built packages."""
+a fault-injecting HTTP proxy in front of it, and temp projects with built packages.
+The fixtures that start registries (``registries``, ``auth_registry``) are in tests/plugins/registry.py."""
 
 from __future__ import annotations
 
@@ -8,27 +9,17 @@ import http.client
 import json
 import os
 import shutil
-import socket
 import subprocess
-import sys
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import bcrypt
-import pytest
 
 from chartship.tools import registry_server
-
-INVOKE = str(Path(sys.executable).parent / "invoke")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+from tests.helpers import free_port, run_invoke
 
 
 @dataclass
@@ -48,6 +39,9 @@ class Registry:
         return sum(1 for line in log.splitlines() if '"POST /v2/' in line and "/blobs/uploads/" in line)
 
 
+StartRegistry = Callable[[dict[str, str] | None], Registry]  # the ``registries`` fixture
+
+
 def start_registry(tmp: Path, users: dict[str, str] | None = None) -> Registry:
     htpasswd = None
     if users:
@@ -57,13 +51,6 @@ def start_registry(tmp: Path, users: dict[str, str] | None = None) -> Registry:
     port = free_port()
     registry_server.start(tmp / "registry", port, htpasswd=htpasswd)
     return Registry(f"127.0.0.1:{port}", tmp / "registry", port, htpasswd)
-
-
-@pytest.fixture
-def auth_registry(tmp_path: Path) -> Iterator[Registry]:
-    reg = start_registry(tmp_path, {"alice": "s3cr3t-Passw0rd"})
-    yield reg
-    registry_server.stop(reg.state)
 
 
 Fault = Callable[[str, str, int], "int | str | None"]
@@ -189,5 +176,4 @@ def make_dist(root: Path, helm_bin: Path, chart: str = "demo", version: str = "0
 def invoke(root: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     clean = {k: v for k, v in os.environ.items() if not k.startswith(("CHARTSHIP_", "AWS_"))}
     base = {"CHARTSHIP_RETRY_BACKOFF": "0.01", "CHARTSHIP_RETRIES": "3"}
-    return subprocess.run([INVOKE, *args], cwd=root, capture_output=True, text=True, check=False,
-                          env={**clean, **base, **(env or {})})
+    return run_invoke(root, *args, env={**clean, **base, **(env or {})})

@@ -1,0 +1,36 @@
+"""Real docker-registry processes on 127.0.0.1 (a free port each), stopped after the test."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from chartship.tools import registry_server
+from tests.helpers.registry import Registry, StartRegistry, start_registry
+from tests.plugins.needs import needs
+
+
+@pytest.fixture
+@needs("registry")
+def registries(tmp_path: Path) -> Iterator[StartRegistry]:
+    """``registries(users)`` starts a registry (htpasswd auth when ``users`` is given); all are stopped after the test.
+    The first one keeps its state in ``tmp_path`` (registry/, htpasswd), later ones in ``tmp_path/registry-N``."""
+    started: list[Registry] = []
+
+    def start(users: dict[str, str] | None = None) -> Registry:
+        home = tmp_path if not started else tmp_path / f"registry-{len(started) + 1}"
+        home.mkdir(exist_ok=True)
+        started.append(start_registry(home, users))
+        return started[-1]
+
+    yield start
+    for reg in reversed(started):
+        registry_server.stop(reg.state)
+
+
+@pytest.fixture
+def auth_registry(registries: StartRegistry) -> Registry:
+    """A registry that lets in alice / s3cr3t-Passw0rd only."""
+    return registries({"alice": "s3cr3t-Passw0rd"})

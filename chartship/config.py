@@ -23,6 +23,8 @@ SECTION = "chartship"
 PACKAGE_FIELDS = ("name", "TAG", "VERSION")
 AUTH_KINDS = ("none", "basic", "ecr")
 APP_VERSION_MODES = ("follow", "pinned")
+VERSIONING_MODES = ("lockstep", "per-chart")  # top level `versioning`; a chart leaves lockstep with `versioning: own`
+CHART_VERSIONING = ("lockstep", "own")
 # Kubernetes versions `helm.validate` checks rendered manifests against (offline schemas of kubernetes-validate).
 KUBERNETES_VERSIONS = ("1.30.0", "1.37.0")
 
@@ -47,6 +49,7 @@ class Target:
 class ChartSettings:
     app_version: AppVersionMode
     package_name: str
+    versioning: str = "lockstep"  # "own": the chart's Chart.yaml version rules it, never the version file
 
 
 @dataclass(frozen=True)
@@ -65,6 +68,7 @@ class Config:
     origins: Mapping[str, str] = field(default_factory=dict)
     cluster_contexts: tuple[str, ...] = ()
     kubernetes_versions: tuple[str, ...] = KUBERNETES_VERSIONS
+    versioning: str = "lockstep"
 
     @property
     def version_file(self) -> Path:
@@ -80,6 +84,7 @@ class Config:
         return ChartSettings(
             app_version="pinned" if mode == "pinned" else "follow",
             package_name=own.get("package_name", self.package_name),
+            versioning="own" if self.versioning == "per-chart" else own.get("versioning", "lockstep"),
         )
 
     def target(self, name: str | None = None) -> Target:
@@ -156,7 +161,7 @@ def _kubernetes_versions(value: Any, where: str) -> tuple[str, ...]:
 SETTINGS: dict[str, Setting] = {
     "charts_dir": Setting(("charts", "dir"), "CHARTSHIP_CHARTS_DIR", "charts", _charts_dir),
     "package_name": Setting(("package_name",), "CHARTSHIP_PACKAGE_NAME", "{name}-{TAG}.tgz", _package_name),
-    "app_version": Setting(("app_version",), "CHARTSHIP_APP_VERSION", "follow", _app_version),
+    "app_version": Setting(("app_version",), "CHARTSHIP_APP_VERSION", "pinned", _app_version),
     "base_branch": Setting(("base_branch",), "CHARTSHIP_BASE_BRANCH", "main", _str),
     "default_target": Setting(("default_target",), "CHARTSHIP_TARGET", "local", _str),
     "jobs": Setting(("jobs",), "CHARTSHIP_JOBS", 0, _jobs),
@@ -173,12 +178,12 @@ DEFAULT_ENVIRONMENTS: dict[str, list[str]] = {
     "prod": ["values-prod.yaml"],
 }
 TOP_KEYS = {"charts", "package_name", "app_version", "base_branch", "default_target", "jobs", "targets", "environments",
-            "cluster_contexts", "kubernetes_versions"}
+            "cluster_contexts", "kubernetes_versions", "versioning"}
 # kube contexts the `existing` cluster-test provider may use: local throwaway clusters only, unless configured
 DEFAULT_CLUSTER_CONTEXTS = ("kind-*", "k3d-*", "kwok-*", "minikube", "docker-desktop", "rancher-desktop", "colima*",
                             "orbstack")
 CHART_KEYS = {"dir", "only", "settings"}
-CHART_SETTING_KEYS = {"app_version", "package_name"}
+CHART_SETTING_KEYS = {"app_version", "package_name", "versioning"}
 TARGET_KEYS = {"url", "auth", "region", "plain_http", "create_repository"}
 
 
@@ -292,7 +297,20 @@ def load(root: Path, flags: Mapping[str, Any] | None = None, environ: Mapping[st
         kubernetes_versions=values["kubernetes_versions"],
         origins=origins,
         cluster_contexts=_patterns(data, where),
+        versioning=_versioning(data, where, origins),
     )
+
+
+def _versioning(data: Mapping[str, Any], where: _Where, origins: dict[str, str]) -> str:
+    """``versioning``: lockstep (the version file rules the lockstep set; the default) or per-chart."""
+    if "versioning" not in data:
+        origins["versioning"] = "default"
+        return "lockstep"
+    if data["versioning"] not in VERSIONING_MODES:
+        raise ConfigError(f"{where(data, ('versioning',))}: expected one of {', '.join(VERSIONING_MODES)}, "
+                          f"got {data['versioning']!r}")
+    origins["versioning"] = CONFIG_FILE
+    return str(data["versioning"])
 
 
 def _patterns(data: Mapping[str, Any], where: _Where) -> tuple[str, ...]:
@@ -326,6 +344,11 @@ def _chart_overrides(charts: Mapping[str, Any], where: _Where) -> dict[str, dict
             own["app_version"] = _app_version(node["app_version"], where(node, (*base, "app_version")))
         if "package_name" in node:
             own["package_name"] = _package_name(node["package_name"], where(node, (*base, "package_name")))
+        if "versioning" in node:
+            if node["versioning"] not in CHART_VERSIONING:
+                raise ConfigError(f"{where(node, (*base, 'versioning'))}: expected own (this chart's Chart.yaml "
+                                  f"version rules it) or lockstep, got {node['versioning']!r}")
+            own["versioning"] = str(node["versioning"])
         result[str(chart)] = own
     return result
 

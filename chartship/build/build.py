@@ -19,7 +19,7 @@ from chartship.charts import chart as chartmod
 from chartship.config import Config
 from chartship.errors import ChartError, CheckFailed, VersionError
 from chartship.tools import helm
-from chartship.version import sync, versionfile
+from chartship.version import sync, versioning
 from chartship.version import tags as tagsmod
 from chartship.version.semver import SemVer
 
@@ -28,32 +28,38 @@ DIST = Path("dist") / "charts"
 
 @dataclass(frozen=True)
 class BuildResult:
-    version: str
+    version: str  # the version of every chart built, or "per-chart" when they differ
     dest: Path
     entries: list[package.Entry]
     lint: lint.Report | None
     reused: bool = False
 
 
-def require_versions_in_step(cfg: Config, all_charts: Sequence[chartmod.Chart]) -> SemVer:
-    v = versionfile.read_version(cfg.version_file)
-    mismatches = sync.check(cfg, v, list(all_charts))
+def require_versions_in_step(cfg: Config, all_charts: Sequence[chartmod.Chart]) -> dict[str, SemVer]:
+    """chart name -> the version it is released as; refuses when a managed Chart.yaml field is out of step."""
+    lockstep = versioning.lockstep_version(cfg, all_charts)
+    mismatches = sync.check(cfg, lockstep, list(all_charts))
     if mismatches:
         first = mismatches[0]
         more = f" (and {len(mismatches) - 1} more)" if len(mismatches) > 1 else ""
+        says = f"version file says {lockstep}" if versioning.in_lockstep(cfg, first.chart) and lockstep is not None \
+            else f"{first.chart}'s own version is {first.expected}"
         raise VersionError(
-            f"version file says {v} but {first.file} {first.field} is {first.found!r}{more}; "
+            f"{says} but {first.file} {first.field} is {first.found!r}{more}; "
             "run `invoke version.sync` (see `invoke version.check`)"
         )
-    return v
+    return {c.name: versioning.version_of(cfg, c, lockstep) for c in all_charts}
 
 
 def build(cfg: Config, all_charts: Sequence[chartmod.Chart], names: Sequence[str], jobs: int, latest: bool = False,
           run_lint: bool = True, target: str | None = None, environ: Mapping[str, str] | None = None) -> BuildResult:
-    v = require_versions_in_step(cfg, all_charts)
-    tags = tagsmod.current_tags(cfg, v)
+    versions = require_versions_in_step(cfg, all_charts)
+    ctx = tagsmod.checkout_context(cfg)
+    tags = {name: tagsmod.tags(cfg, versions[name], ctx) for name in names}
+    chosen = {str(versions[name]) for name in names}
+    v = chosen.pop() if len(chosen) == 1 else "per-chart"
     kinds = ["version", "latest"] if latest else ["version"]
-    names_for = {c.name: {k: package.file_name(cfg, c.name, tags[k], str(v)) for k in kinds}
+    names_for = {c.name: {k: package.file_name(cfg, c.name, tags[c.name][k], str(versions[c.name])) for k in kinds}
                  for c in all_charts if c.name in names}
     seen: dict[str, str] = {}
     for chart, files in names_for.items():
@@ -65,10 +71,10 @@ def build(cfg: Config, all_charts: Sequence[chartmod.Chart], names: Sequence[str
     workspace.shallow_note(cfg, [c for c in all_charts if c.name in names])
     dest = cfg.root / DIST
     times = cache.epochs(cfg, all_charts, names)
-    key = cache.inputs_key(cfg, all_charts, names, {"tags": tags, "files": names_for, "version": str(v)}, times)
+    key = cache.inputs_key(cfg, all_charts, names, {"tags": tags, "files": names_for, "version": v}, times)
     previous = cache.reusable(dest, key, run_lint)
     if previous is not None:
-        return BuildResult(str(v), dest, previous, None, reused=True)
+        return BuildResult(v, dest, previous, None, reused=True)
     with workspace.prepare(cfg, all_charts, names, jobs, target, environ) as ws:
         for name in names:
             problem = ws.problem(name)
@@ -76,7 +82,7 @@ def build(cfg: Config, all_charts: Sequence[chartmod.Chart], names: Sequence[str
                 raise problem
         report = lint.run(cfg, all_charts, names, jobs, target, environ, ws) if run_lint else None
         if report is not None and not report.ok:
-            return BuildResult(str(v), cfg.root / DIST, [], report)
+            return BuildResult(v, cfg.root / DIST, [], report)
         dest.parent.mkdir(parents=True, exist_ok=True)
         staging = Path(tempfile.mkdtemp(prefix=".charts-staging-", dir=dest.parent))
         try:
@@ -88,11 +94,11 @@ def build(cfg: Config, all_charts: Sequence[chartmod.Chart], names: Sequence[str
             cache.record(dest, key, linted=run_lint)
         finally:
             shutil.rmtree(staging, ignore_errors=True)
-    return BuildResult(str(v), dest, entries, report)
+    return BuildResult(v, dest, entries, report)
 
 
 def _package_all(cfg: Config, ws: workspace.Workspace, names: Sequence[str], names_for: dict[str, dict[str, str]],
-                 tags: dict[str, str], staging: Path, jobs: int, times: dict[str, int]) -> list[package.Entry]:
+                 tags: dict[str, dict[str, str]], staging: Path, jobs: int, times: dict[str, int]) -> list[package.Entry]:
     """Package the charts in parallel (``jobs`` helm processes); entries come back in ``names`` order."""
 
     def one(name: str) -> list[package.Entry]:
@@ -105,7 +111,7 @@ def _package_all(cfg: Config, ws: workspace.Workspace, names: Sequence[str], nam
         for kind, file in names_for[name].items():
             out = staging / file
             package.repack(raw, out, epoch)
-            made.append(package.Entry(file=file, chart=name, version=c.version, tag=tags[kind], kind=kind,
+            made.append(package.Entry(file=file, chart=name, version=c.version, tag=tags[name][kind], kind=kind,
                                       sha256=package.sha256(out), path=(DIST / file).as_posix()))
         shutil.rmtree(raw_dir)
         return made

@@ -16,7 +16,7 @@ from chartship.config import Config, Target
 from chartship.errors import ChartshipError
 from chartship.publish import push
 from chartship.tools import kubectl
-from chartship.version import semver, versionfile
+from chartship.version import semver, versioning
 
 TEST_VALUES = "values-test.yaml"
 
@@ -43,7 +43,7 @@ def previous_version(cfg: Config, chart: str, target: Target | None) -> tuple[st
     port = deploy.local_port(target)
     if port is not None and not registry_server.answering(target.host.partition(":")[0], port):
         return None, f"the local registry ({target.url}) is not running"
-    current = versionfile.read_version(cfg.version_file)
+    current = versioning.versions(cfg, chartmod.discover(cfg, [chart]))[chart]
     try:
         with push.session(cfg.root, target, login_helm=False) as s:
             tags = s.client.tags(s.repository(chart))

@@ -12,7 +12,7 @@ from chartship.errors import PublishRefused
 from chartship.publish import push as pushmod
 from chartship.publish.push import Outcome
 from chartship.tools import registry_server
-from chartship.version import tags, versionfile
+from chartship.version import semver, tags
 
 LOCAL_HOSTS = ("127.0.0.1", "localhost")
 REGISTRY_STATE = Path(".cache") / "registry"
@@ -37,14 +37,22 @@ def ensure_local_registry(cfg: Config, target: Target) -> bool:
 
 def push(cfg: Config, target: Target, charts: Sequence[str], latest: bool, force: bool, dry_run: bool) -> list[Outcome]:
     packages = pushmod.load_packages(cfg.root / "dist" / "charts", charts)
-    rendered = tags.current_tags(cfg, versionfile.read_version(cfg.version_file))
+    rendered = package_tags(cfg, packages)
     ensure_local_registry(cfg, target)
-    alias = rendered["latest"] if latest else None
     with pushmod.session(cfg.root, target, login_helm=not dry_run) as s, \
             ThreadPoolExecutor(max_workers=max(1, min(cfg.jobs, len(packages)))) as pool:
         # charts are independent: look up / push / alias them in parallel, report them in order
-        done = pool.map(lambda pkg: pushmod.publish_one(s, pkg, rendered["version"], alias, force, dry_run), packages)
+        done = pool.map(lambda pkg: pushmod.publish_one(s, pkg, rendered[pkg.chart]["version"],
+                                                        rendered[pkg.chart]["latest"] if latest else None, force,
+                                                        dry_run), packages)
         return [o for outcomes in done for o in outcomes]
+
+
+def package_tags(cfg: Config, packages: Sequence[pushmod.Package]) -> dict[str, dict[str, str]]:
+    """chart -> its rendered version and latest tags, from the version it was built as (its own, or the lockstep one)."""
+    ctx = tags.checkout_context(cfg)
+    return {pkg.chart: tags.tags(cfg, semver.parse(pkg.version, f"dist/charts: {pkg.chart} version"), ctx)
+            for pkg in packages}
 
 
 def failed(outcomes: Sequence[Outcome]) -> bool:
@@ -61,11 +69,12 @@ def raise_if_failed(outcomes: Sequence[Outcome]) -> None:
 def release_notes(cfg: Config, target: Target, charts: Sequence[str] = ()) -> str:
     """Markdown notes for each built chart: version, OCI ref, digest, install and pull commands."""
     packages = pushmod.load_packages(cfg.root / "dist" / "charts", charts)
-    rendered = tags.current_tags(cfg, versionfile.read_version(cfg.version_file))
+    tags_for = package_tags(cfg, packages)
     lines = ["# Release notes", ""]
     plain = " --plain-http" if target.plain_http else ""
     with pushmod.session(cfg.root, target, login_helm=False) as s:
         for pkg in packages:
+            rendered = tags_for[pkg.chart]
             repo = s.repository(pkg.chart)
             manifest = s.client.manifest(repo, pkg.version.replace("+", "_"))
             published = manifest is not None and manifest.layer_digest() == pkg.layer_digest

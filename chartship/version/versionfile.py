@@ -19,7 +19,8 @@ def read_version(path: Path) -> SemVer:
     try:
         raw = path.read_bytes()
     except FileNotFoundError:
-        raise VersionError(f"{name}: file not found; create it with one version, e.g. `invoke version.set 0.1.0`") from None
+        raise VersionError(f"{name}: file not found; create it with one version, e.g. `invoke version.set 0.1.0` "
+                           "(or, when every chart keeps its own version, set chartship.versioning: per-chart)") from None
     except OSError as exc:
         raise VersionError(f"{name}: cannot read ({exc.strerror})") from None
     if b"\r" in raw:

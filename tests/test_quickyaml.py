@@ -222,7 +222,8 @@ def full_in_step(root: Path, environ: dict[str, str]) -> bool:
 
 @pytest.fixture
 def repo(tmp_path: Path) -> Path:
-    (tmp_path / "invoke.yaml").write_text("chartship:\n  app_version: follow\n  charts:\n    settings:\n      cache:\n        app_version: pinned\n")
+    (tmp_path / "invoke.yaml").write_text("chartship:\n  app_version: follow\n  charts:\n    settings:\n"
+                                        "      cache:\n        app_version: pinned\n")
     (tmp_path / "version").write_text("0.9.0\n")
     write_charts(tmp_path)
     return tmp_path

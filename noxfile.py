@@ -75,7 +75,7 @@ def template(session: nox.Session, helm: str) -> None:
     """Render every chart x environment with helm 3 / helm 4: Kubernetes and CRD schemas, security rules (helm.validate)."""
     helm_bin = ROOT / ".tools" / "bin" / f"helm{helm}"
     if not helm_bin.exists():
-        session.error(f"{helm_bin} is missing: run ci/bootstrap (or invoke tools.install)")
+        session.error(f"{helm_bin} is missing: run `chartship tools.install`")
     session.run("python", "-m", "chartship", "helm.validate", *session.posargs, env={"HELM_BIN": str(helm_bin)})
 
 

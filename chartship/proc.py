@@ -55,15 +55,15 @@ DEFAULT_TIMEOUT = 600.0  # seconds; callers pass their own for longer work (buil
 TIMEOUT_ENV = "CHARTSHIP_TOOL_TIMEOUT"  # seconds; when set, the limit for every call
 
 
-def _limit(timeout: float | None) -> float:
+def effective_timeout(timeout: float | None) -> float:
+    """The limit a call with ``timeout`` really gets (CHARTSHIP_TOOL_TIMEOUT caps every call)."""
     raw = os.environ.get(TIMEOUT_ENV, "").strip()
     try:
         value = float(raw) if raw else 0.0
     except ValueError:
         value = 0.0
-    if value > 0:
-        return value
-    return DEFAULT_TIMEOUT if timeout is None else timeout
+    given = DEFAULT_TIMEOUT if timeout is None else timeout
+    return min(value, given) if value > 0 else given
 
 
 def run(
@@ -74,7 +74,7 @@ def run(
     timeout: float | None = None,
 ) -> Result:
     """Run ``argv``; raises FileNotFoundError when the program does not exist, ToolError on a timeout."""
-    limit = _limit(timeout)
+    limit = effective_timeout(timeout)
     try:
         return runner(argv, cwd, env, stdin, limit)
     except subprocess.TimeoutExpired:

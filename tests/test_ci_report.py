@@ -81,6 +81,7 @@ def broken(tmp_path: Path, project_root: Path) -> Path:
     lines = hpa.read_text().splitlines(keepends=True)
     hpa.write_text("".join(lines[:3]) + "{{ .Values.nope.deeper }}\n" + "".join(lines[3:]))
     subprocess.run(["git", "init", "-q", "-b", "main", str(root)], check=True)
+    subprocess.run(["git", "-C", str(root), "add", "-A"], check=True)  # chartship packages the files git tracks
     return root
 
 
@@ -105,12 +106,12 @@ def test_peers_lock_pins_every_tool_exactly(tmp_path: Path) -> None:
     assert (unit.module, unit.version, unit.plugin, unit.mod) == ("github.com/helm-unittest/helm-unittest", "v1.1.2",
                                                                  "unittest", "readonly")
     assert unit.sum.startswith("h1:") and len(unit.go_sum_sha256) == 64
-    (tmp_path / "chartship" / "data").mkdir(parents=True)
-    (tmp_path / peers.LOCK_FILE).write_text('[x]\nmodule = "m"\nversion = "v1"\nsum = "h1:a"\ngo_sum_sha256 = "b"\n'
+    lock = tmp_path / "peers.lock.toml"
+    lock.write_text('[x]\nmodule = "m"\nversion = "v1"\nsum = "h1:a"\ngo_sum_sha256 = "b"\n'
                                             'package = "."\nbinary = "x"\n')
     with pytest.raises(Exception, match=r"\[x\]: version must be an exact module version such as v1.2.3, got 'v1'"):
-        peers.read_lock(tmp_path)
-    (tmp_path / peers.LOCK_FILE).write_text('[x]\nmodule = "m"\nversion = "v1.0.0"\nsum = "h1:a"\ngo_sum_sha256 = "b"\n'
+        peers.read_lock(lock)
+    lock.write_text('[x]\nmodule = "m"\nversion = "v1.0.0"\nsum = "h1:a"\ngo_sum_sha256 = "b"\n'
                                             'package = "."\nbinary = "x"\nmod = "mod"\n')
     with pytest.raises(Exception, match=r"mod = \"mod\" needs a mod_reason"):
-        peers.read_lock(tmp_path)
+        peers.read_lock(lock)

@@ -111,7 +111,8 @@ def raise_if_failed(outcomes: Sequence[Published]) -> None:
         return
     charts = {o.chart for o in bad}
     done = [o for o in outcomes if o.chart in charts and o.status in (PUSHED, ALIASED)]
-    head = f"{len(bad)} of {len(outcomes)} publish step(s) refused or failed (see the table)"
+    head = (f"{len(bad)} of {len(outcomes)} publish step(s) refused or failed (see the table; first: "
+            f"{bad[0].ref}: {bad[0].message or bad[0].status})")
     if not done:
         raise PublishRefused(f"{head}; the registry was not changed for those charts")
     changed = ", ".join(f"{o.ref} was {'pushed' if o.status == PUSHED else 'moved'}" for o in done)

@@ -109,13 +109,14 @@ def _once(opener: urllib.request.OpenerDirector, method: str, url: str, headers:
     req = urllib.request.Request(url, data=body, method=method, headers=dict(headers))  # noqa: S310 - registry URL
     try:
         with opener.open(req) as resp:
-            return Response(int(resp.status), {k.lower(): v for k, v in resp.headers.items()}, _read(resp, limit), url)
+            data = b"" if method == "HEAD" else _read(resp, limit)  # a HEAD answer has headers only
+            return Response(int(resp.status), {k.lower(): v for k, v in resp.headers.items()}, data, url)
     except urllib.error.HTTPError as exc:
         headers_out = {k.lower(): v for k, v in (exc.headers or {}).items()}
         if retrymod.transient_status(exc.code):
             raise Transient(f"HTTP {exc.code}", headers_out.get("retry-after")) from None
         try:
-            resp_body = _read(exc, limit) if exc.fp is not None else b""
+            resp_body = _read(exc, limit) if exc.fp is not None and method != "HEAD" else b""
         except (OSError, http.client.HTTPException, Transient, Malformed):
             resp_body = b""
         return Response(exc.code, headers_out, resp_body, url)

@@ -92,6 +92,7 @@ def push(c: Context, latest: bool = False, force: bool = False, dry_run: bool = 
     "dry_run": "print the exact plan (build, push, skip, refuse, alias); write nothing, start nothing",
     "force_latest": FORCE_LATEST_HELP,
     "json": "print the deployment as JSON",
+    "sign": "sign the packages (see helm.build --sign); the provenance is pushed with each chart",
     **TARGET_HELP, **DEV_HELP})
 @edge
 def deploy(c: Context, latest: bool = False, force: bool = False, dry_run: bool = False, json: bool = False,

@@ -95,7 +95,7 @@ def binary_version(path: Path) -> str:
     try:
         result = proc.run([str(path), "version", "--template", "{{.Version}}"], timeout=60)
     except proc.TimeoutExpired:
-        raise HelmTimeout(f"{path}: `helm version` did not answer within 60s") from None
+        raise HelmTimeout(f"{path}: `{path.name} version` did not finish within {proc.effective_timeout(60):g}s") from None
     except OSError as exc:
         raise HelmNotFound(f"{path}: cannot run helm ({exc.strerror or exc}); run `invoke tools.install`") from None
     if not result.ok:
@@ -199,7 +199,7 @@ class Helm:
         try:
             result = proc.run(argv, cwd=cwd, env=full_env, stdin=stdin, timeout=timeout)
         except proc.TimeoutExpired:
-            raise HelmTimeout(f"{what}: helm did not finish within {timeout:.0f}s; check the registry or cluster "
+            raise HelmTimeout(f"{what}: helm did not finish within {proc.effective_timeout(timeout):g}s; check the registry or cluster "
                               "it talks to, or raise the timeout") from None
         except OSError as exc:
             raise HelmNotFound(f"{self.path}: cannot run helm ({exc.strerror or exc})") from None

@@ -199,7 +199,8 @@ class Helm:
         try:
             result = proc.run(argv, cwd=cwd, env=full_env, stdin=stdin, timeout=timeout)
         except proc.TimeoutExpired:
-            raise HelmTimeout(f"{what}: helm did not finish within {proc.effective_timeout(timeout):g}s; check the registry or cluster "
+            limit = proc.effective_timeout(timeout)
+            raise HelmTimeout(f"{what}: helm did not finish within {limit:g}s; check the registry or cluster "
                               "it talks to, or raise the timeout") from None
         except OSError as exc:
             raise HelmNotFound(f"{self.path}: cannot run helm ({exc.strerror or exc})") from None

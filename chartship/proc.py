@@ -11,8 +11,10 @@ and a deadline for it to become ready.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
+import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -33,13 +35,40 @@ class Result:
         return self.returncode == 0
 
 
+_children: set[subprocess.Popen[str]] = set()
+_children_lock = threading.Lock()
+
+
+def signal_children(signum: int) -> None:
+    """Pass ``signum`` on to every program :func:`run` is waiting for (a signal handler calls this, so that
+    an interrupted run does not leave, say, a helm push going on without it)."""
+    with _children_lock:
+        live = list(_children)
+    for child in live:
+        with contextlib.suppress(OSError):  # it ended meanwhile
+            child.send_signal(signum)
+
+
 def _default_runner(
     argv: Sequence[str], cwd: Path | None, env: Mapping[str, str] | None, stdin: str | None, timeout: float | None
 ) -> Result:
     full_env = None if env is None else {**os.environ, **env}
-    proc = subprocess.run(
-        list(argv), cwd=cwd, env=full_env, input=stdin, capture_output=True, text=True, timeout=timeout, check=False
+    child = subprocess.Popen(  # an argv list, never a shell
+        list(argv), cwd=cwd, env=full_env, stdin=subprocess.PIPE if stdin is not None else subprocess.DEVNULL,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )
+    with _children_lock:
+        _children.add(child)
+    try:
+        out, err = child.communicate(stdin, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        child.kill()
+        child.communicate()
+        raise
+    finally:
+        with _children_lock:
+            _children.discard(child)
+    proc = subprocess.CompletedProcess(child.args, child.returncode, out, err)
     return Result(tuple(argv), proc.returncode, proc.stdout, proc.stderr)
 
 

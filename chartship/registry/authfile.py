@@ -85,6 +85,9 @@ def _handler(signum: int, frame: FrameType | None, previous: object) -> None:
     with _lock:
         live = list(_live)
         _live.clear()
+    from chartship import proc
+
+    proc.signal_children(signum)  # helm must not go on pushing with the login we remove
     for path in live:
         shutil.rmtree(path, ignore_errors=True)
     if callable(previous):

@@ -91,7 +91,7 @@ def test_cluster_runs_workloads_reports_the_pinned_version_and_leaves_nothing(pr
 def test_helm_create_chart_installs_with_wait_and_its_test_passes(project_root: Path, kwok_binaries: None, helm_bin: Path,
                                                                   tmp_path: Path) -> None:
     h = helm.Helm.locate(project_root)
-    assert h.path == helm_bin
+    assert h.path.resolve() == helm_bin.resolve()
     h.run(["create", str(tmp_path / "demo")])  # a failure raises a HelmError naming helm's reason
     with kwok.start(project_root) as cluster:
         target = ["--kubeconfig", str(cluster.kubeconfig), "--kube-context", cluster.context]

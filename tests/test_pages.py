@@ -17,7 +17,7 @@ from chartship import configfile
 from chartship.errors import ConfigError
 from chartship.pagestarget import PagesTarget
 from tests.helpers import free_port
-from tests.helpers.chartrepo import demo_chart, demo_repo, helm, helm_repo_env, serve
+from tests.helpers.chartrepo import PASSPHRASE, SIGNER, demo_chart, demo_repo, gpg_keys, helm, helm_repo_env, serve
 from tests.helpers.pipeline import git, invoke, one_error_line, sha256
 
 
@@ -165,3 +165,33 @@ def test_a_different_file_already_on_the_branch_is_refused(project: tuple[Path, 
     assert [r["status"] for r in results] == ["refused"]
     assert "gh-pages already holds charts/demo-0.1.0.tgz with other content" in results[0]["message"]
     assert git(bare, "rev-parse", "gh-pages") == tip
+
+
+def test_signed_packages_carry_their_provenance_to_the_branch(project: tuple[Path, Path, int], tmp_path: Path,
+                                                              helm_bin: Path) -> None:
+    root, bare, port = project
+    with gpg_keys(tmp_path / "keys") as (secret, public):
+        (root / "invoke.yaml").write_text((root / "invoke.yaml").read_text()
+                                          + f"  signing:\n    key: {SIGNER}\n    keyring: {secret}\n")
+        git(root, "commit", "-qam", "signing")
+        built = invoke(root, "helm.build", "--sign", env={"CHARTSHIP_SIGN_PASSPHRASE": PASSPHRASE})
+        assert built.returncode == 0, built.stderr
+        pushed, results = _push(root)
+        assert pushed.returncode == 0, pushed.stderr
+        assert [r["status"] for r in results] == ["pushed"]
+        assert git(bare, "ls-tree", "-r", "--name-only", "gh-pages").split() == [
+            "charts/demo-0.1.0.tgz", "charts/demo-0.1.0.tgz.prov", "charts/index.yaml"]
+        site = tmp_path / "site"
+        subprocess.run(["git", "clone", "-q", "--branch", "gh-pages", str(bare), str(site)], check=True)
+        env = helm_repo_env(tmp_path / "helm")
+        (tmp_path / "pulled").mkdir()
+        with serve(site, port):
+            assert helm(helm_bin, env, "repo", "add", "site", f"http://127.0.0.1:{port}/charts").returncode == 0
+            verified = helm(helm_bin, env, "pull", "site/demo", "--version", "0.1.0", "--verify", "--keyring", str(public),
+                            "--destination", str(tmp_path / "pulled"))
+        assert verified.returncode == 0, verified.stderr
+        assert (tmp_path / "pulled/demo-0.1.0.tgz.prov").is_file()
+        assert PASSPHRASE not in built.stdout + built.stderr + pushed.stdout + pushed.stderr
+
+    wrong_source = invoke(root, "helm.install", "--source", "oci")
+    one_error_line(wrong_source, "target site is a classic chart repository (type: pages)")

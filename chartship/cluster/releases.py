@@ -17,6 +17,7 @@ from chartship.charts import chart as chartmod
 from chartship.charts import values
 from chartship.config import Config, Target
 from chartship.errors import ConfigError, ReleaseError, VersionError
+from chartship.pagestarget import PagesTarget
 from chartship.publish import push
 from chartship.registry import credentials
 from chartship.tools.helm import HelmError
@@ -70,6 +71,9 @@ def chart_source(cfg: Config, chart: chartmod.Chart, source: str, wanted: str | 
             yield str(ws.root / cfg.charts_dir / chart.name), current, None, None, None
         return
     assert target is not None
+    if isinstance(target, PagesTarget):
+        raise ConfigError(f"--source oci: target {target.name} is a classic chart repository (type: pages); install "
+                          f"from it with `helm repo add {target.name} {target.url}` and `helm install {target.name}/CHART`")
     with credentials.session(cfg, target) as s:
         repo = s.repository(chart.name)
         concrete = wanted or current

@@ -87,7 +87,7 @@ def gpg_keys(base: Path) -> Iterator[tuple[Path, Path]]:
     if not shutil.which("gpg"):
         raise AssertionError("gpg not found: install Debian's gnupg (ci/bootstrap does)")
     home = base / "gnupg"
-    home.mkdir(mode=0o700)
+    home.mkdir(mode=0o700, parents=True)
     try:
         _gpg(home, "--passphrase-fd", "0", "--quick-gen-key", SIGNER, "rsa2048", "sign", "never", stdin=PASSPHRASE)
         (base / "secring.gpg").write_bytes(_gpg(home, "--passphrase-fd", "0", "--export-secret-keys", SIGNER,

@@ -43,7 +43,8 @@ DEFAULT_CLUSTER_CONTEXTS = ("kind-*", "k3d-*", "kwok-*", "minikube", "docker-des
                             "orbstack")
 CHART_KEYS = {"dir", "only", "settings", *policymod.SPELLINGS}
 CHART_SETTING_KEYS = {"app_version", "package_name", *policymod.SPELLINGS}
-TARGET_KEYS = {"url", "auth", "region", "plain_http", "create_repository"}
+TARGET_KEYS = {"type", "url", "auth", "region", "plain_http", "create_repository"}
+TARGET_TYPES = ("oci", "pages")  # pages: chartship.pagestarget
 
 
 class Where:
@@ -181,6 +182,13 @@ def _bool(value: Any, where: str) -> bool:
 
 def parse_target(name: str, node: Mapping[str, Any], where: Callable[[str], str]) -> Target:
     """Validate one target mapping (also used for overrides from flags and environment)."""
+    kind = node.get("type", "oci")
+    if kind not in TARGET_TYPES:
+        raise ConfigError(f"{where('type')}: expected one of {', '.join(TARGET_TYPES)}, got {kind!r}")
+    if kind == "pages":
+        from chartship import pagestarget
+
+        return pagestarget.parse(name, node, where)
     check_keys(node, TARGET_KEYS, where)
     if "url" not in node:
         raise ConfigError(f"{where('url')}: missing; set it to oci://HOST[:PORT]/PATH")

@@ -5,6 +5,7 @@ to the concrete version first."""
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -16,6 +17,7 @@ from chartship.charts import chart as chartmod
 from chartship.charts import values
 from chartship.config import Config, Target
 from chartship.errors import ConfigError, ReleaseError, VersionError
+from chartship.pagestarget import PagesTarget
 from chartship.publish import push
 from chartship.registry import credentials
 from chartship.tools.helm import HelmError
@@ -49,11 +51,15 @@ class Outcome:
 
 
 @contextmanager
-def chart_source(cfg: Config, chart: chartmod.Chart, source: str, wanted: str | None,
-                 target: Target | None) -> Iterator[tuple[str, str, str | None, Target | None, Path | None]]:
-    """Yields (chart path or OCI ref, concrete version, --version for helm, target, registry config)."""
+def chart_source(cfg: Config, chart: chartmod.Chart, source: str, wanted: str | None, target: Target | None,
+                 verify_keyring: Path | None = None) -> Iterator[tuple[str, str, str | None, Target | None, Path | None]]:
+    """Yields (chart path or OCI ref, concrete version, --version for helm, target, registry config). With
+    ``verify_keyring`` the published chart is pulled with ``--verify`` first and that archive is installed."""
     if source not in SOURCES:
         raise ConfigError(f"--source {source!r}: expected local or oci")
+    if verify_keyring is not None and source != "oci":
+        raise ConfigError("--verify checks the provenance of a published chart: add --source oci (a chart in the "
+                          "working tree is not signed)")
     current = str(versionfile.read_version(cfg.version_file))
     if source == "local":
         if wanted not in (None, "", "latest", current):
@@ -65,6 +71,9 @@ def chart_source(cfg: Config, chart: chartmod.Chart, source: str, wanted: str | 
             yield str(ws.root / cfg.charts_dir / chart.name), current, None, None, None
         return
     assert target is not None
+    if isinstance(target, PagesTarget):
+        raise ConfigError(f"--source oci: target {target.name} is a classic chart repository (type: pages); install "
+                          f"from it with `helm repo add {target.name} {target.url}` and `helm install {target.name}/CHART`")
     with credentials.session(cfg, target) as s:
         repo = s.repository(chart.name)
         concrete = wanted or current
@@ -72,7 +81,13 @@ def chart_source(cfg: Config, chart: chartmod.Chart, source: str, wanted: str | 
             semver.parse(semver.from_oci_tag(concrete))
         except VersionError:
             concrete = push.resolve(s.client, repo, concrete)
-        yield s.base(chart.name), concrete, concrete, target, s.registry_config
+        if verify_keyring is None:
+            yield s.base(chart.name), concrete, concrete, target, s.registry_config
+            return
+        with tempfile.TemporaryDirectory(prefix="chartship-verified-") as tmp:
+            archive = cfg.helm.pull(s.base(chart.name), concrete, Path(tmp), target.plain_http, s.registry_config,
+                                    verify_keyring).archive
+            yield str(archive), concrete, None, target, s.registry_config
 
 
 def _failed(what: str, place: Place, exc: HelmError) -> ReleaseError:
@@ -91,13 +106,13 @@ def last_revision(cfg: Config, place: Place) -> dict[str, Any] | None:
 
 def upgrade(cfg: Config, chart: chartmod.Chart, place: Place, env: str | None, source: str = "local",
             wanted: str | None = None, target: Target | None = None, timeout: str = "5m",
-            extra_values: tuple[Path, ...] = ()) -> Outcome:
+            extra_values: tuple[Path, ...] = (), verify_keyring: Path | None = None) -> Outcome:
     """``helm upgrade --install --wait`` with the environment's values; on failure helm rolls back
     (--atomic / --rollback-on-failure) and this raises ReleaseError saying so."""
     chosen = values.values_set(cfg, chart.path, env).files if env is not None else ()
     files = tuple(chart.path / f for f in chosen) + extra_values
     failure: HelmError | None = None
-    with chart_source(cfg, chart, source, wanted, target) as (ref, concrete, helm_version, tgt, registry_config):
+    with chart_source(cfg, chart, source, wanted, target, verify_keyring) as (ref, concrete, helm_version, tgt, registry_config):
         try:
             cfg.helm.upgrade_install(place.release, ref, place.namespace, files, version=helm_version, timeout=timeout,
                                      plain_http=bool(tgt and tgt.plain_http), registry_config=registry_config,

@@ -20,6 +20,7 @@ from chartship.charts import chart as chartmod
 from chartship.config import DIST_DIR, LOCAL_HOSTS, REGISTRY_STATE, Config, Target
 from chartship.errors import PublishRefused
 from chartship.outcome import ALIASED, BAD, PLANNED, PUSHED, SKIPPED
+from chartship.pagestarget import PagesTarget
 from chartship.publish import notes, tagsafe
 from chartship.publish import push as pushmod
 from chartship.publish.push import Published
@@ -37,7 +38,7 @@ NOT_RUNNING = "not published: the local registry is not running (a real deploy s
 def local_port(target: Target) -> int | None:
     """The port of the embedded registry when ``target`` is it, else None."""
     host, _, port = target.host.partition(":")
-    if target.name != "local" or host not in LOCAL_HOSTS:
+    if target.name != "local" or host not in LOCAL_HOSTS or isinstance(target, PagesTarget):
         return None
     return int(port) if port.isdigit() else 5000
 
@@ -66,6 +67,10 @@ def publish(cfg: Config, target: Target, packages: Sequence[pushmod.Package], la
     through the tag-safety rules. The tag templates are checked before anything is written."""
     version = versionfile.read_version(cfg.version_file)
     devmod.check_packages(packages, dev.version if dev else version, dev is not None)
+    if isinstance(target, PagesTarget):  # a classic chart repository on a git branch
+        from chartship.publish import pages
+
+        return pages.publish(cfg, target, packages, latest, dry_run)
     rendered = devmod.tags(cfg, dev) if dev else tags.publish_tags(cfg, version)
     alias = rendered["latest"] if latest and dev is None else None
     dev_aliases = ([(rendered["dev"], False)] if "dev" in rendered else []) + ([(rendered["latest"], True)] if latest else [])
@@ -198,6 +203,10 @@ def deploy(cfg: Config, all_charts: Sequence[chartmod.Chart], names: Sequence[st
 def release_notes(cfg: Config, target: Target, charts: Sequence[str] = ()) -> str:
     """Markdown notes for each built chart: version, OCI ref, digest, install and pull commands."""
     packages = pushmod.load_packages(cfg.dist_dir, charts)
+    if isinstance(target, PagesTarget):
+        from chartship.publish import pages
+
+        return pages.release_notes(target, packages)
     lines = ["# Release notes", ""]
     plain = " --plain-http" if target.plain_http else ""
     with credentials.session(cfg, target, login_helm=False) as s:

@@ -16,6 +16,7 @@ from chartship.tasks import (
     docs_tasks,
     helm_tasks,
     hooks_tasks,
+    index_tasks,
     init_tasks,
     promote_tasks,
     publish_tasks,
@@ -46,7 +47,7 @@ def namespace(root: Path | None) -> Collection:
     ns.add_task(Collection.from_module(setup_tasks).tasks["setup-dev"])  # top level: `invoke setup-dev`
     ns.add_task(Collection.from_module(init_tasks).tasks["init"])  # top level: `chartship init [PATH]`
     # The helm namespace gathers the task modules that work on charts: add a module to this call.
-    ns.add_collection(_merged("helm", helm_tasks, docs_tasks, publish_tasks, promote_tasks, release_tasks,
+    ns.add_collection(_merged("helm", helm_tasks, docs_tasks, publish_tasks, index_tasks, promote_tasks, release_tasks,
                                 validate_tasks, unittest_tasks))
     if root is not None:
         ns.configure({"chartship_root": str(root)})

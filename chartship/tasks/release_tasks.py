@@ -29,6 +29,8 @@ INSTALL_HELP = {
     "timeout": "how long to wait for resources and hooks (default 5m)",
     "values": "extra values file (repeatable), applied after the environment's",
     "json": "print the result as JSON",
+    "verify": "with --source oci: install only a chart whose provenance verifies against the public keyring",
+    "keyring": "public keyring for --verify (default signing.verify_keyring / CHARTSHIP_VERIFY_KEYRING)",
 }
 
 
@@ -60,8 +62,9 @@ def _existing(cfg: Config, chart: str, release: str, namespace: str, kube_contex
 @edge
 def install(c: Context, chart: str = "", env: str = "", version: str = "", source: str = "local", target: str = "",
             release: str = "", namespace: str = "", kube_context: str = "", timeout: str = "5m",
-            values: list[str] | None = None, json: bool = False) -> None:
-    """helm upgrade --install --wait with an environment's values; rolls back on failure."""
+            values: list[str] | None = None, json: bool = False, verify: bool = False, keyring: str = "") -> None:
+    """helm upgrade --install --wait with an environment's values; rolls back on failure; --verify checks the
+    published chart's signature first."""
     from pathlib import Path
 
     from chartship import report
@@ -72,8 +75,11 @@ def install(c: Context, chart: str = "", env: str = "", version: str = "", sourc
     ch = _chart(cfg, chart)
     tgt = release_target(cfg) if source == "oci" else None
     extra = tuple(Path(v).resolve() for v in values or [])
+    from chartship.tasks.publish_tasks import _keyring
+
+    ring = _keyring(cfg.root, keyring) if verify else None
     out = releases.upgrade(cfg, ch, _place(ch.name, release, namespace, kube_context), env or None, source,
-                          version or None, tgt, timeout, extra)
+                          version or None, tgt, timeout, extra, ring)
     if json:
         report.emit_json(out.as_dict())
     else:

@@ -184,3 +184,91 @@ def tracked_files(root: Path, folder: str) -> list[str] | None:
 def untracked_files(root: Path, folder: str) -> list[str]:
     """Paths under ``folder`` that git does not track and does not ignore."""
     return _paths(run(root, "ls-files", "-z", "--others", "--exclude-standard", "--", folder), "ls-files")
+
+
+# ------------------------------------------------------------ publish: a branch written without a checkout
+
+def _ok(result: proc.Result, what: str) -> str:
+    from chartship.errors import ToolError
+
+    if not result.ok:
+        raise ToolError(f"git {what} failed: {summarise(result.stderr or result.stdout) or result.returncode}")
+    return result.stdout.strip()
+
+
+def branch_commit(root: Path, ref: str) -> str | None:
+    """The commit a full ref (``refs/heads/B``, ``refs/remotes/R/B``) points at, or None when there is none."""
+    result = run(root, "rev-parse", "--verify", "--quiet", "--end-of-options", f"{ref}^{{commit}}")
+    return result.stdout.strip() if result.ok and result.stdout.strip() else None
+
+
+def checked_out_branches(root: Path) -> set[str]:
+    """Branches (short names) checked out in any worktree of the repository."""
+    out = _ok(run(root, "worktree", "list", "--porcelain"), "worktree list")
+    return {ln.removeprefix("branch refs/heads/") for ln in out.splitlines() if ln.startswith("branch refs/heads/")}
+
+
+def fetch_branch(root: Path, remote: str, branch: str) -> str | None:
+    """Fetch ``branch`` of ``remote`` into refs/remotes/REMOTE/BRANCH; its commit, or None when the remote
+    has no such branch (a failure to reach the remote is a ToolError)."""
+    heads = _ok(run(root, "ls-remote", "--heads", "--end-of-options", remote, f"refs/heads/{branch}"),
+                f"ls-remote {remote}")
+    if not heads:
+        return None
+    _ok(run(root, "fetch", "--quiet", "--no-tags", remote, f"+refs/heads/{branch}:refs/remotes/{remote}/{branch}"),
+        f"fetch {remote} {branch}")
+    return branch_commit(root, f"refs/remotes/{remote}/{branch}")
+
+
+def tree_blobs(root: Path, commit: str, folder: str) -> dict[str, str]:
+    """File name -> blob id of the files directly in ``folder`` ('' = the top) of ``commit``."""
+    spec = [f"{folder}/"] if folder else []
+    out = _ok(run(root, "ls-tree", "-z", "--full-tree", commit, "--", *spec), "ls-tree")
+    blobs: dict[str, str] = {}
+    for item in out.split("\0"):
+        meta, _, path = item.partition("\t")
+        parts = meta.split()
+        if len(parts) == 3 and parts[1] == "blob":
+            blobs[path.rsplit("/", 1)[-1]] = parts[2]
+    return blobs
+
+
+def blob_text(root: Path, commit: str, path: str) -> str | None:
+    """The text of ``path`` (from the top of the tree) in ``commit``; None when there is no such file."""
+    result = run(root, "cat-file", "-p", f"{commit}:{path}")
+    return result.stdout if result.ok else None
+
+
+def hash_file(root: Path, path: Path, write: bool = False) -> str:
+    """The blob id git gives ``path``'s bytes (``write``: also store the blob in the repository)."""
+    return _ok(run(root, "hash-object", *(["-w"] if write else []), "--no-filters", "--", str(path)), "hash-object")
+
+
+def commit_files(root: Path, parent: str | None, files: Mapping[str, Path], message: str) -> str:
+    """A new commit: ``parent``'s tree (or an empty one) with ``files`` (path in the tree -> file) added or
+    replaced. Plumbing with a private index file: the working tree, the index and HEAD are not touched."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="chartship-git-") as tmp:
+        env = {"GIT_INDEX_FILE": str(Path(tmp) / "index")}
+        _ok(run(root, "read-tree", *([parent] if parent else ["--empty"]), env=env), "read-tree")
+        for name, src in files.items():
+            blob = hash_file(root, src, write=True)
+            _ok(run(root, "update-index", "--add", "--cacheinfo", f"100644,{blob},{name}", env=env), "update-index")
+        tree = _ok(run(root, "write-tree", env=env), "write-tree")
+    return _ok(run(root, "commit-tree", tree, *(["-p", parent] if parent else []), "-m", message), "commit-tree")
+
+
+def set_branch(root: Path, branch: str, new: str, old: str | None) -> None:
+    """Point refs/heads/BRANCH at ``new`` only if it still is at ``old`` (None: it must not exist yet)."""
+    _ok(run(root, "update-ref", "-m", "chartship publish", f"refs/heads/{branch}", new, old or "0" * 40),
+        f"update-ref {branch}")
+
+
+def push_commit(root: Path, remote: str, commit: str, branch: str) -> None:
+    """``git push REMOTE COMMIT:refs/heads/BRANCH`` (a fast-forward only; never forced)."""
+    _ok(run(root, "push", "--quiet", "--end-of-options", remote, f"{commit}:refs/heads/{branch}"), f"push {remote} {branch}")
+
+
+def is_ancestor(root: Path, older: str, newer: str) -> bool:
+    return run(root, "merge-base", "--is-ancestor", older, newer).ok

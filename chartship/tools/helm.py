@@ -321,6 +321,13 @@ class Helm:
                             exc.reason) from None
         return " ".join(ln.strip() for ln in result.stdout.splitlines() if ln.strip())
 
+    def repo_index(self, directory: Path, url: str | None, merge: Path | None) -> HelmResult:
+        """``helm repo index DIR [--url URL] [--merge OLD]``: writes DIR/index.yaml for the packages in DIR;
+        with ``merge`` the entries of OLD that DIR does not have are kept as they are."""
+        args = ["repo", "index", str(directory), *(["--url", url] if url else []),
+                *(["--merge", str(merge)] if merge is not None else [])]
+        return self.run(args, Op.OTHER, "helm repo index", timeout=300)
+
     # ------------------------------------------------------------------ releases in a cluster
 
     def upgrade_install(self, release: str, chart: str, namespace: str, values_files: tuple[Path, ...],

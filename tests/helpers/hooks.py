@@ -12,7 +12,6 @@ from pathlib import Path
 from chartship.charts import docs
 
 GIT = ["git", "-c", "user.name=t", "-c", "user.email=t@example.com", "-c", "commit.gpgsign=false"]
-OCI_BASE = "oci://127.0.0.1:5000/charts"  # the default target's url, which helm.docs uses
 
 CHART = """\
 apiVersion: v2
@@ -81,7 +80,7 @@ def write_repo(root: Path, project_root: Path, version: str = "0.1.0") -> Path:
     for name in (".pre-commit-config.yaml", "tasks.py"):
         shutil.copy2(project_root / name, root / name)
     dirs = [write_chart(root, "web", version, dev_values=True), write_chart(root, "worker", version)]
-    docs.write_readmes(dirs, OCI_BASE)
+    docs.write_readmes(dirs, docs.DEFAULT_TARGET)  # the default target (local, plain HTTP) the hooks compare with
     return root
 
 

@@ -4,6 +4,7 @@ generated READMEs, the project's .pre-commit-config.yaml, and a recording helm."
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -107,6 +108,20 @@ def recording_helm(tmp: Path, real_helm: Path) -> tuple[Path, Path]:
 
 def lint_calls(calls: Path) -> list[str]:
     return [ln for ln in calls.read_text().splitlines() if ln.startswith("lint ")] if calls.exists() else []
+
+
+_COPY = re.compile(r"(?P<copy>/\S*/chartship-[^/\s]+)/")
+
+
+def copy_lint_calls(calls: Path, root: Path) -> list[str]:
+    """The lint calls, each made on the prepared temp copy of the charts (never the working tree), with the
+    copy's folder written as ``root`` so they read as the repository's paths."""
+    found = []
+    for line in lint_calls(calls):
+        m = _COPY.search(line)
+        assert m is not None and not Path(m["copy"]).is_relative_to(root), f"not linted on a temp copy: {line}"
+        found.append(line.replace(m["copy"] + "/", f"{root}/"))
+    return found
 
 
 def clean_env(**extra: str) -> dict[str, str]:

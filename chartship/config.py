@@ -62,6 +62,7 @@ class ChartSettings:
     app_version: AppVersionMode
     package_name: str
     content_policy: policymod.ContentPolicy = policymod.DEFAULT
+    docs: str = "auto"  # helm.docs: auto (its own READMEs and missing ones), generate (always) or skip
 
 
 @dataclass(frozen=True)
@@ -113,6 +114,7 @@ class Config:
             app_version="pinned" if mode == "pinned" else "follow",
             package_name=own.get("package_name", self.package_name),
             content_policy=self.content_policies.get(chart, self.content_policies.get("", policymod.DEFAULT)),
+            docs=own.get("docs", "auto"),
         )
 
     def target(self, name: str | None = None) -> Target:

@@ -42,7 +42,8 @@ VALIDATE_KEYS = {"crd_schemas"}
 DEFAULT_CLUSTER_CONTEXTS = ("kind-*", "k3d-*", "kwok-*", "minikube", "docker-desktop", "rancher-desktop", "colima*",
                             "orbstack")
 CHART_KEYS = {"dir", "only", "settings", *policymod.SPELLINGS}
-CHART_SETTING_KEYS = {"app_version", "package_name", *policymod.SPELLINGS}
+CHART_SETTING_KEYS = {"app_version", "package_name", "docs", *policymod.SPELLINGS}
+DOCS_MODES = ("auto", "generate", "skip")  # charts.settings.NAME.docs: what helm.docs does with the README
 TARGET_KEYS = {"type", "url", "auth", "region", "plain_http", "create_repository"}
 TARGET_TYPES = ("oci", "pages")  # pages: chartship.pagestarget
 
@@ -170,8 +171,17 @@ def _chart_overrides(charts: Mapping[str, Any], where: Where) -> dict[str, dict[
             own["app_version"] = parse_app_version(node["app_version"], where(node, (*base, "app_version")))
         if "package_name" in node:
             own["package_name"] = parse_package_name(node["package_name"], where(node, (*base, "package_name")))
+        if "docs" in node:
+            own["docs"] = _docs_mode(node["docs"], where(node, (*base, "docs")))
         result[str(chart)] = own
     return result
+
+
+def _docs_mode(value: Any, where: str) -> str:
+    if value not in DOCS_MODES:
+        raise ConfigError(f"{where}: expected generate (helm.docs writes this chart's README even if it is "
+                          f"hand-written), skip (never) or auto (the default), got {value!r}")
+    return str(value)
 
 
 def _bool(value: Any, where: str) -> bool:

@@ -103,7 +103,7 @@ def test_core_pipeline_table_content() -> None:
 
 
 def test_install_examples_and_sections(tmp_path: Path) -> None:
-    readme = docs.render_readme(ROOT / "charts" / "core-pipeline", oci_base="oci://registry.example.com/helm/")
+    readme = docs.render_readme(ROOT / "charts" / "core-pipeline", target="oci://registry.example.com/helm/")
     assert readme.startswith(docs.GENERATED_MARK + "\n\n# core-pipeline\n")
     assert "helm install core-pipeline oci://registry.example.com/helm/core-pipeline --version 0.1.0" in readme
     sections = re.findall(r"^## (.+)$", readme, flags=re.MULTILINE)

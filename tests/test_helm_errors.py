@@ -137,6 +137,37 @@ def test_an_umbrella_schema_failure_names_the_subchart_and_key(h: helm.Helm, tmp
     assert len(schema) == 1 and " sub: - " in schema[0] and "port" in schema[0]
 
 
+def test_a_long_umbrella_schema_failure_keeps_every_subchart_and_key(h: helm.Helm, tmp_path: Path) -> None:
+    """Too many broken keys for one line as helm wrote it: the summary is written compactly and still names
+    every subchart and every key (a nested one dotted), instead of losing its middle."""
+    chart = umbrella(tmp_path)
+    keys = [f"setting{n}" for n in range(10)]
+    props = ", ".join(f'"{k}": {{"type": "integer", "minimum": 0}}' for k in keys)
+    (chart / "charts/sub/values.schema.json").write_text(
+        f'{{"type": "object", "properties": {{{props}, "deep": {{"type": "object", "properties": '
+        '{"inner": {"type": "string", "maxLength": 2}}}}}')
+    (chart / "charts/other").mkdir()
+    (chart / "charts/other/Chart.yaml").write_text("apiVersion: v2\nname: other\nversion: 0.1.0\n")
+    (chart / "charts/other/values.schema.json").write_text('{"type": "object", "properties": {"size": {"type": "integer"}}}')
+    (chart / "Chart.yaml").write_text((chart / "Chart.yaml").read_text()
+                                      + "  - name: other\n    version: 0.1.0\n    repository: file://charts/other\n")
+    (chart / "values.yaml").write_text("sub:\n" + "".join(f"  {k}: -1\n" for k in keys)
+                                       + "  deep:\n    inner: toolong\nother:\n  size: big\n")
+    with pytest.raises(helm.ChartInvalid) as rendered:
+        h.template("r", chart, (), "default")
+    output, reason = rendered.value.output, rendered.value.reason
+    assert len(" ".join(error_block(output))) > LIMIT  # helm's own block would not fit
+    assert len(reason) <= LIMIT and "\n" not in reason
+    assert reason.startswith("Error: values don't meet the schema of: "), reason
+    # helm orders neither the charts nor the keys: each chart is named once, with its keys after it
+    assert re.search(r"(: |; )sub: (setting\d|deep\.inner)\b", reason), reason
+    assert re.search(r"(: |; )other: size\b", reason), reason
+    for key in keys:
+        assert re.search(rf"\b{key}\b", reason), (key, reason)
+    assert re.search(r"\bdeep\.inner\b|\binner\b", reason), reason
+    assert re.search(r" \(first: (sub|other): \S+: .+\)$", reason), reason  # one rule, as helm words it
+
+
 def test_dependency_lock_out_of_date(h: helm.Helm, tmp_path: Path) -> None:
     chart = umbrella(tmp_path)
     h.run(["dependency", "update", str(chart)])

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from chartship.hooks import bump_required, chart_docs, helm_lint, version_sync, yaml_syntax
-from tests.helpers.hooks import git, init_git, lint_calls, recording_helm, write_chart, write_repo
+from tests.helpers.hooks import copy_lint_calls, git, init_git, lint_calls, recording_helm, write_chart, write_repo
 
 
 @pytest.fixture
@@ -159,7 +159,7 @@ def test_helm_lint_runs_once_per_chart_and_values_stack(repo: Path, helm_calls: 
                                               "README.md")]
     files += ["charts/worker/values.yaml", "charts/worker/templates/deployment.yaml", "README.md", "version"]
     assert helm_lint.main(files * 3) == 0
-    calls = sorted(lint_calls(helm_calls))
+    calls = sorted(copy_lint_calls(helm_calls, repo))
     web, worker = str(repo / "charts/web"), str(repo / "charts/worker")
     assert calls == sorted([
         f"lint {web} --strict",
@@ -230,4 +230,4 @@ def test_chart_docs_names_stale_readmes(repo: Path, capsys: pytest.CaptureFixtur
 def test_files_of_a_chart_with_a_similar_name_do_not_count(repo: Path, helm_calls: Path) -> None:
     write_chart(repo, "web2")
     assert helm_lint.main(["charts/web2/values.yaml"]) == 0
-    assert lint_calls(helm_calls) == [f"lint {repo / 'charts/web2'} --strict"]
+    assert copy_lint_calls(helm_calls, repo) == [f"lint {repo / 'charts/web2'} --strict"]

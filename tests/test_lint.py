@@ -125,6 +125,34 @@ def test_repo_yamllint_config_is_used(tmp_path: Path, helm_bin: Path) -> None:
     assert data["status"] == "failed" and any("line too long" in m for m in data["messages"])
 
 
+def test_yamllint_ignore_patterns_and_per_path_rules(tmp_path: Path, helm_bin: Path) -> None:
+    """yamllint runs in the repository root on repository paths: `ignore:` skips a file, a rule's own `ignore:`
+    exempts a path, and every finding names the repository path (never the temp copy)."""
+    root = new_repo(tmp_path / "repo")
+    scaffold(root, helm_bin, "web")
+    scaffold(root, helm_bin, "api")
+    for name in ("web", "api"):  # a duplicated key in each chart's dev values: a yamllint error
+        (root / f"charts/{name}/values-dev.yaml").write_text("replicaCount: 1\nreplicaCount: 2\n")
+    (root / "charts/api/values-prod.yaml").write_text("replicaCount: 3\nname: " + "x" * 60 + "\n")
+    (root / "charts/web/values-prod.yaml").write_text("replicaCount: 3\nname: " + "x" * 60 + "\n")
+    (root / ".yamllint.yaml").write_text(
+        "extends: default\n"
+        "ignore: |\n  charts/web/values-dev.yaml\n"
+        "rules:\n  document-start: disable\n"
+        "  line-length:\n    max: 40\n    ignore: |\n      charts/api/values-prod.yaml\n")
+    commit(root)
+    result = invoke(root, "helm.lint", "--all", "--json")
+    assert result.returncode == 1, result.stderr
+    charts = json.loads(result.stdout)["charts"]
+    web = charts["web"]["yamllint"]["messages"]
+    api = charts["api"]["yamllint"]["messages"]
+    assert not any("values-dev.yaml" in m for m in web), web  # ignored file: no finding at all
+    assert any(m.startswith("charts/web/values-prod.yaml:2:") and "line too long" in m for m in web), web
+    assert any(m.startswith("charts/api/values-dev.yaml:2:") and "duplication of key" in m for m in api), api
+    assert not any("values-prod.yaml" in m for m in api), api  # line-length exempts this path only
+    assert not any("chartship-" in m or m.startswith("/") for m in web + api), web + api
+
+
 def test_umbrella_lints_with_file_dependencies(tmp_path: Path, helm_bin: Path) -> None:
     root = new_repo(tmp_path / "repo")
     scaffold(root, helm_bin, "web")

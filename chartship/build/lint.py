@@ -69,18 +69,21 @@ def _helm_lint(cfg: Config, c: chartmod.Chart, source_rel: str, vs: values.Value
 
 
 def _yamllint(cfg: Config, ws: workspace.Workspace, names: Sequence[str], report: Report) -> None:
-    owners: dict[Path, tuple[str, str]] = {}
-    files: list[Path] = []
+    """yamllint in the repository root over the working-tree files the copy holds (tracked, allowed by the
+    content policy), named by their repository paths, so the config's ignore patterns match as in yamllint."""
+    owners: dict[str, str] = {}
     for name in names:
         c = ws.chart(name)
         for f in yamllintmod.chart_files(c.path):
-            owners[f] = (name, f"{ws.source[name].rel}/{f.relative_to(c.path).as_posix()}")
-            files.append(f)
+            rel = f"{ws.source[name].rel}/{f.relative_to(c.path).as_posix()}"
+            if (cfg.root / rel).is_file():  # a file only a patch creates has no working-tree path to lint
+                owners[rel] = name
     for name in names:
-        if not any(owner == name for owner, _rel in owners.values()):
+        if name not in owners.values():
             report.charts[name]["yamllint"] = Outcome(status=SKIPPED, messages=["no YAML files"])
-    for prob in yamllintmod.run(cfg.root, files):
-        name, rel = owners.get(prob.file, owners.get(ws.root / prob.file, ("", str(prob.file))))
+    for prob in yamllintmod.run(cfg.root, [Path(rel) for rel in owners]):
+        rel = prob.file.as_posix()
+        name = owners.get(rel, "")
         if not name:
             continue
         outcome = report.charts[name]["yamllint"]

@@ -1,5 +1,6 @@
 """Hook ``chart-docs``: the README.md of every chart the passed files belong to is what
-``invoke helm.docs`` would write from its Chart.yaml and values.yaml."""
+``invoke helm.docs`` would write from its Chart.yaml and values.yaml -- for the READMEs helm.docs
+manages (generated ones, missing ones, ``docs: generate``); a hand-written README always passes."""
 
 from __future__ import annotations
 
@@ -19,7 +20,8 @@ def check(root: Path, files: Sequence[str]) -> int:
     charts = common.files_by_chart(cfg, files)
     if not charts:
         return 0
-    stale = docs.stale_readmes(charts, cfg.target().url, cfg.environments)
+    modes = docs.modes_of(cfg, charts)
+    stale = docs.stale_readmes(charts, cfg.target(), cfg.environments, modes)
     for path in stale:
         report.error(f"{common.rel(cfg, path)} is out of date with its chart; run `invoke helm.docs` and stage it")
     return 1 if stale else 0

@@ -107,9 +107,10 @@ def _fresh_readmes(cfg: Config, charts: list[Chart]) -> list[Path]:
     from chartship.charts import docs
     from chartship.errors import ChartshipError
 
-    dirs = [c.path for c in charts if (c.path / "README.md").is_file()]
-    try:
-        stale = {*docs.stale_readmes(dirs, cfg.target().url, cfg.environments)}  # (`set` is a task in this module)
+    try:  # only the READMEs helm.docs manages (generated ones; a hand-written README is never rewritten)
+        modes = docs.modes_of(cfg, [c.path for c in charts])
+        dirs = docs.managed([c.path for c in charts if (c.path / "README.md").is_file()], modes)
+        stale = {*docs.stale_readmes(dirs, cfg.target(), cfg.environments, modes)}  # (`set` is a task in this module)
     except ChartshipError:
         return []
     return [d for d in dirs if d / "README.md" not in stale]
@@ -122,7 +123,8 @@ def _refresh_readmes(cfg: Config, fresh: list[Path], changes: list[Field], dry_r
 
     touched = {f.file.rsplit("/Chart.yaml", 1)[0] for f in changes}
     dirs = [d for d in fresh if d.relative_to(cfg.root).as_posix() in touched]
-    paths = [d / "README.md" for d in dirs] if dry_run else docs.write_readmes(dirs, cfg.target().url, cfg.environments)
+    paths = [d / "README.md" for d in dirs] if dry_run else docs.write_readmes(dirs, cfg.target(), cfg.environments,
+                                                                                      docs.modes_of(cfg, dirs))
     names = [p.relative_to(cfg.root).as_posix() for p in paths]
     if not quiet:
         for name in names:

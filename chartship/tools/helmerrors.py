@@ -115,3 +115,42 @@ def classify(op: Op, output: str) -> type[HelmError]:
     if op is Op.QUERY and _NOT_FOUND.search(output):
         return NotFoundError
     return _FALLBACK.get(op, HelmError)
+
+
+SCHEMA_HEAD = "values don't meet the specifications of the schema(s) in the following chart(s):"
+_HELM4_KEY = re.compile(r"^at '(?P<path>[^']*)':\s*(?P<rule>.*)$")
+
+
+def schema_failure(lines: list[str], limit: int | None = None) -> str | None:
+    """helm's schema failure block (``Error: values don't meet ... chart(s):`` then ``<chart>:`` lines, each
+    followed by ``- <key>: <rule>`` lines; helm 4 writes ``- at '/a/b': <rule>``) as one compact line that keeps
+    every chart and key: ``Error: values don't meet the schema of: sub: a.b: <rule>, c: <rule>; other: ...``.
+    When that is longer than ``limit``, the rules go and the keys stay (with the first rule):
+    ``... of: sub: a.b, c; other: d (first: sub: a.b: <rule>)``.
+    None when ``lines`` (stripped, as :func:`chartship.tools.summary.error_block` gives them) are not one."""
+    if not lines or SCHEMA_HEAD not in lines[0]:
+        return None
+    charts: list[tuple[str, list[str]]] = []
+    for line in lines[1:]:
+        if line.startswith("- ") and charts:
+            item = line[2:].strip()
+            m = _HELM4_KEY.match(item)
+            if m:
+                key = ".".join(part for part in m["path"].split("/") if part) or "(top level)"
+                item = f"{key}: {m['rule']}"
+            charts[-1][1].append(item)
+        elif line.endswith(":") and not line.startswith("-"):
+            charts.append((line[:-1], []))
+        elif charts and charts[-1][1]:
+            charts[-1][1][-1] += " " + line  # a rule continued on the next line
+        else:
+            return None  # not the shape we know: leave the block as helm wrote it
+    if not charts:
+        return None
+    head = lines[0].split(SCHEMA_HEAD, 1)[0] + "values don't meet the schema of: "
+    full = head + "; ".join(f"{name}: {', '.join(items)}" for name, items in charts)
+    if limit is None or len(full) <= limit:
+        return full
+    keys = "; ".join(f"{name}: {', '.join(item.split(': ', 1)[0] for item in items)}" for name, items in charts)
+    first = next((f"{name}: {items[0]}" for name, items in charts if items), "")
+    return head + keys + (f" (first: {first})" if first else "")

@@ -4,9 +4,11 @@ Every module under ``chartship/tools`` that reports a failure of its program use
 It keeps the last ``Error:`` line together with the lines that continue it (helm chains a
 message over several lines: an umbrella's schema failure names the subchart and the key on the
 lines after ``Error: values don't meet the specifications ...``), up to the next blank line.
-Without such a line it keeps the last non-empty line. A summary that is too long loses the
-noise first -- URL query strings, then the object dumps an API server quotes (``{...}``) -- and
-only then its middle, never its end: the status code or reason sits at the end of the line.
+Without such a line it keeps the last non-empty line. A schema failure too long to keep whole is
+written compactly first (:func:`chartship.tools.helmerrors.schema_failure`: every subchart and key
+stays). A summary that is still too long loses the noise first -- URL query strings, then the object
+dumps an API server quotes (``{...}``) -- and only then its middle, never its end: the status code or
+reason sits at the end of the line.
 """
 
 from __future__ import annotations
@@ -70,5 +72,12 @@ def shorten(text: str, limit: int = LIMIT) -> str:
 
 
 def summarise(text: str, limit: int = LIMIT) -> str:
-    """One line saying why a program failed (see the module docstring); '' for empty output."""
-    return shorten(" ".join(error_block(text)), limit)
+    """One line saying why a program failed (see the module docstring); '' for empty output. A helm schema
+    failure too long for ``limit`` is first written compactly (every chart and key kept), then shortened."""
+    block = error_block(text)
+    line = " ".join(block)
+    if len(line) > limit:
+        from chartship.tools.helmerrors import schema_failure
+
+        line = schema_failure(block, limit) or line
+    return shorten(line, limit)

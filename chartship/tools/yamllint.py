@@ -1,7 +1,10 @@
 """yamllint over chart YAML files (templates/ and vendored charts/ excluded), in one process.
 
 The repository's ``.yamllint`` / ``.yamllint.yaml`` / ``.yamllint.yml`` is used when
-present; otherwise :data:`BUILTIN_CONFIG`.
+present; otherwise :data:`BUILTIN_CONFIG`. yamllint runs with the working directory at the
+repository root and the files named relative to it, as ``yamllint charts/`` run there would: the
+config's ``ignore:`` patterns, ``ignore-from-file:`` and per-rule ``ignore:`` paths match as in
+yamllint itself, and every problem names the repository path.
 """
 
 from __future__ import annotations
@@ -58,13 +61,23 @@ def config_args(root: Path) -> tuple[list[str], str]:
     return ["-d", BUILTIN_CONFIG], "built-in config"
 
 
+def _relative(root: Path, path: Path) -> str:
+    if not path.is_absolute():
+        return path.as_posix()
+    if not path.is_relative_to(root):
+        raise ValueError(f"{path} is not inside {root}")  # a caller's mistake, not a user's
+    return path.relative_to(root).as_posix()
+
+
 def run(root: Path, files: Sequence[Path]) -> list[Problem]:
-    """yamllint (this Python's module, one process) over ``files``; problems in file order."""
+    """yamllint (this Python's module, one process) over ``files`` (inside ``root``, absolute or relative to it),
+    run in ``root``; problems in file order, each ``file`` relative to ``root``."""
     if not files:
         return []
     args, _desc = config_args(root)
+    names = [_relative(root, f) for f in files]
     try:
-        result = proc.run([sys.executable, "-m", "yamllint", "-f", "parsable", *args, *map(str, files)], cwd=root,
+        result = proc.run([sys.executable, "-m", "yamllint", "-f", "parsable", *args, "--", *names], cwd=root,
                           timeout=600)
     except OSError as exc:
         raise ToolError(f"cannot run yamllint ({exc}); reinstall chartship's requirements") from None

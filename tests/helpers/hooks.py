@@ -4,6 +4,7 @@ generated READMEs, the project's .pre-commit-config.yaml, and a recording helm."
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -12,7 +13,6 @@ from pathlib import Path
 from chartship.charts import docs
 
 GIT = ["git", "-c", "user.name=t", "-c", "user.email=t@example.com", "-c", "commit.gpgsign=false"]
-OCI_BASE = "oci://127.0.0.1:5000/charts"  # the default target's url, which helm.docs uses
 
 CHART = """\
 apiVersion: v2
@@ -81,7 +81,7 @@ def write_repo(root: Path, project_root: Path, version: str = "0.1.0") -> Path:
     for name in (".pre-commit-config.yaml", "tasks.py"):
         shutil.copy2(project_root / name, root / name)
     dirs = [write_chart(root, "web", version, dev_values=True), write_chart(root, "worker", version)]
-    docs.write_readmes(dirs, OCI_BASE)
+    docs.write_readmes(dirs, docs.DEFAULT_TARGET)  # the default target (local, plain HTTP) the hooks compare with
     return root
 
 
@@ -108,6 +108,20 @@ def recording_helm(tmp: Path, real_helm: Path) -> tuple[Path, Path]:
 
 def lint_calls(calls: Path) -> list[str]:
     return [ln for ln in calls.read_text().splitlines() if ln.startswith("lint ")] if calls.exists() else []
+
+
+_COPY = re.compile(r"(?P<copy>/\S*/chartship-[^/\s]+)/")
+
+
+def copy_lint_calls(calls: Path, root: Path) -> list[str]:
+    """The lint calls, each made on the prepared temp copy of the charts (never the working tree), with the
+    copy's folder written as ``root`` so they read as the repository's paths."""
+    found = []
+    for line in lint_calls(calls):
+        m = _COPY.search(line)
+        assert m is not None and not Path(m["copy"]).is_relative_to(root), f"not linted on a temp copy: {line}"
+        found.append(line.replace(m["copy"] + "/", f"{root}/"))
+    return found
 
 
 def clean_env(**extra: str) -> dict[str, str]:

@@ -150,3 +150,49 @@ def test_configuration_passes_built_binaries_or_lets_kwokctl_download(project_ro
 def test_start_without_built_binaries_names_the_install_command(tmp_path: Path, project_root: Path) -> None:
     with pytest.raises(ToolError, match=r"run `chartship tools.install --cluster`"):
         kwok.start(tmp_path, environ={"CHARTSHIP_CLUSTER_BINARIES": "build", "PATH": ""})
+
+
+EPHEMERAL = """
+apiVersion: v1
+kind: Pod
+metadata: {name: scratch, namespace: default}
+spec:
+  containers:
+  - name: app
+    image: busybox:1.36
+    resources:
+      requests: {cpu: 250m, memory: 256Mi, ephemeral-storage: 2Gi}
+      limits: {memory: 512Mi, ephemeral-storage: 4Gi}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: too-big, namespace: default}
+spec:
+  containers:
+  - name: app
+    image: busybox:1.36
+    resources:
+      requests: {ephemeral-storage: 5Ti}
+"""
+
+
+def test_fake_node_has_realistic_capacity_so_ephemeral_storage_requests_schedule(project_root: Path, built: None) -> None:
+    cluster = kwok.start(project_root)
+    try:
+        node = kubectl.get(project_root, cluster.kubeconfig, ["node", kwok.NODE_NAME])
+        capacity, allocatable = node["status"]["capacity"], node["status"]["allocatable"]
+        assert {"cpu", "memory", "pods", "ephemeral-storage"} <= set(capacity)
+        assert {"cpu", "memory", "pods", "ephemeral-storage"} <= set(allocatable)
+        assert capacity["ephemeral-storage"] == "200Gi" and allocatable["ephemeral-storage"] == "180Gi"
+        assert allocatable["cpu"] == "15800m" and capacity["pods"] == "110"
+
+        kubectl.apply(project_root, cluster.kubeconfig, manifest=EPHEMERAL)
+        kubectl.wait(project_root, cluster.kubeconfig, ["pod/scratch"], "condition=Ready", 90, namespace="default")
+        kubectl.wait(project_root, cluster.kubeconfig, ["pod/too-big"], "condition=PodScheduled=False", 90,
+                     namespace="default")
+        big = kubectl.get(project_root, cluster.kubeconfig, ["pod", "too-big"], namespace="default")
+        cond = next(c for c in big["status"]["conditions"] if c["type"] == "PodScheduled")
+        assert cond["reason"] == "Unschedulable"
+        assert "Insufficient ephemeral-storage" in cond["message"]
+    finally:
+        kwok.stop(cluster)

@@ -127,11 +127,12 @@ def _test_summary(stdout: str) -> str:
 
 
 def run(cfg: Config, charts: Sequence[chartmod.Chart], cluster: Cluster, target: Target | None,
-        log: Callable[[str], None]) -> list[Step]:
-    """Every chart in turn; a chart's failure does not stop the others."""
+        log: Callable[[str], None], timeout: str = "3m") -> list[Step]:
+    """Every chart in turn; a chart's failure does not stop the others. ``timeout`` bounds each
+    install, upgrade, helm test and rollback (helm's --timeout)."""
     steps: list[Step] = []
     for ch in charts:
-        steps += run_chart(cfg, ch, cluster, target, log)
+        steps += run_chart(cfg, ch, cluster, target, log, timeout)
     return steps
 
 

@@ -15,10 +15,12 @@ from chartship.tasks.reports import JUNIT_HELP, publish, rel_of
     "keep": "keep the created cluster afterwards (its KUBECONFIG is printed)",
     "chart": "only this chart (repeatable; default: every chart)",
     "target": "where to look for the previous published version (default: default_target)",
+    "timeout": "how long each install, upgrade, helm test and rollback may take (a duration such as 90s or 5m; "
+               "default 3m)",
     "json": "print the steps as JSON", "junit": JUNIT_HELP})
 @edge
 def test(c: Context, provider: str = "", keep: bool = False, chart: list[str] | None = None, target: str = "",
-         json: bool = False, junit: str = "") -> None:
+         timeout: str = "3m", json: bool = False, junit: str = "") -> None:
     """Per chart in a fresh namespace: install previous version, upgrade to the working tree, helm test, rollback."""
     from chartship import report
     from chartship.charts import chart as chartmod
@@ -26,12 +28,15 @@ def test(c: Context, provider: str = "", keep: bool = False, chart: list[str] | 
     from chartship.config import release_target
     from chartship.errors import CheckFailed
 
+    from chartship.tools.helm import seconds
+
+    seconds(timeout)  # a malformed duration is refused before a cluster is started
     cfg = config(c, default_target=target or None)
     charts = chartmod.discover(cfg, chart or [])
     chosen = provider or providers.default_provider(cfg.root)
     report.note(f"cluster test with provider {chosen}: {', '.join(ch.name for ch in charts)}")
     with providers.provide(cfg, chosen, keep, log=report.note) as cl:
-        steps = clustertest.run(cfg, charts, cl, release_target(cfg), report.note)
+        steps = clustertest.run(cfg, charts, cl, release_target(cfg), report.note, timeout)
     if json:
         report.emit_json({"provider": chosen, "ok": all(s.ok for s in steps),
                           "steps": [s.as_dict() for s in steps]})

@@ -27,7 +27,6 @@ def test(c: Context, provider: str = "", keep: bool = False, chart: list[str] | 
     from chartship.cluster import clustertest, providers
     from chartship.config import release_target
     from chartship.errors import CheckFailed
-
     from chartship.tools.helm import seconds
 
     seconds(timeout)  # a malformed duration is refused before a cluster is started

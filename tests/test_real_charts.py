@@ -107,3 +107,28 @@ def test_an_untracked_file_dependency_outside_charts_is_named(repo: Path) -> Non
     text = result.stdout + result.stderr
     assert result.returncode != 0, text
     assert "shared/base: not tracked by git (the file:// dependency of stack)" in text
+
+
+def test_lint_runs_every_values_set_by_name_and_warns_about_an_unmatched_values_file(repo: Path) -> None:
+    import json
+
+    before = snapshot(repo)
+    result = invoke(repo, "helm.lint", "--chart", "web", "--json")
+    assert result.returncode == 0, result.stdout + result.stderr
+    web = json.loads(result.stdout)["charts"]["web"]
+    assert "values sets: defaults, prod, ci/default-values.yaml, ci/scaled-values.yaml" in web["helm-lint"]["messages"]
+    warning = next(m for m in web["chart.yaml"]["messages"] if "values-production.yaml" in m)
+    assert warning.startswith("warning: charts/web/values-production.yaml matches no environment")
+    assert "chartship.environments" in warning
+    assert web["chart.yaml"]["status"] == "ok"
+    assert snapshot(repo) == before
+
+
+def test_a_ci_values_file_that_breaks_the_chart_fails_lint_under_its_name(repo: Path) -> None:
+    import json
+
+    (repo / "charts" / "web" / "ci" / "scaled-values.yaml").write_text("image: not-a-map\n")
+    result = invoke(repo, "helm.lint", "--chart", "web", "--json")
+    assert result.returncode != 0
+    lines = json.loads(result.stdout)["charts"]["web"]["helm-lint"]["messages"]
+    assert any("[ci/scaled-values.yaml (ci/scaled-values.yaml)]" in ln for ln in lines), lines

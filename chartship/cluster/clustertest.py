@@ -18,7 +18,7 @@ from chartship.errors import ChartshipError
 from chartship.outcome import FAILED, OK, SKIPPED, Outcome
 from chartship.registry import credentials
 from chartship.tools import kubectl
-from chartship.version import semver, versionfile
+from chartship.version import semver, versioning
 
 
 @dataclass(kw_only=True)
@@ -48,7 +48,7 @@ def previous_version(cfg: Config, chart: str, target: Target | None) -> tuple[st
     port = deploy.local_port(target)
     if port is not None and not registry_server.answering(target.host.partition(":")[0], port):
         return None, f"the local registry ({target.url}) is not running"
-    current = versionfile.read_version(cfg.version_file)
+    current = versioning.versions(cfg, chartmod.discover(cfg, [chart]))[chart]
     try:
         with credentials.session(cfg, target, login_helm=False) as s:
             tags = s.client.tags(s.repository(chart))

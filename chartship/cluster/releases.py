@@ -19,7 +19,7 @@ from chartship.errors import ConfigError, ReleaseError, VersionError
 from chartship.publish import push
 from chartship.registry import credentials
 from chartship.tools.helm import HelmError
-from chartship.version import semver, versionfile
+from chartship.version import semver, versioning
 
 SOURCES = ("local", "oci")
 
@@ -54,7 +54,7 @@ def chart_source(cfg: Config, chart: chartmod.Chart, source: str, wanted: str | 
     """Yields (chart path or OCI ref, concrete version, --version for helm, target, registry config)."""
     if source not in SOURCES:
         raise ConfigError(f"--source {source!r}: expected local or oci")
-    current = str(versionfile.read_version(cfg.version_file))
+    current = str(versioning.versions(cfg, [chart])[chart.name])
     if source == "local":
         if wanted not in (None, "", "latest", current):
             raise ConfigError(f"--version {wanted}: the working tree holds {current}; use --source oci for other versions")

@@ -121,9 +121,13 @@ def _describe(out: releases.Outcome) -> str:
 
 
 def _test_summary(stdout: str) -> str:
-    passed = [ln.split(":", 1)[1].strip() for ln in stdout.splitlines() if ln.startswith("TEST SUITE:")]
+    """``(NAME: Succeeded, ...)`` from helm test's output; helm prints ``TEST SUITE: None`` for a chart without tests."""
+    suites = [ln.split(":", 1)[1].strip() for ln in stdout.splitlines() if ln.startswith("TEST SUITE:")]
     phases = [ln.split(":", 1)[1].strip() for ln in stdout.splitlines() if ln.strip().startswith("Phase:")]
-    return f"({', '.join(passed)}: {', '.join(phases) or 'no test hooks'})" if passed else ""
+    named = [s for s in suites if s != "None"]
+    if not named:
+        return "(no test hooks)" if suites else ""
+    return f"({', '.join(named)}: {', '.join(phases) or 'no phase reported'})"
 
 
 def run(cfg: Config, charts: Sequence[chartmod.Chart], cluster: Cluster, target: Target | None,

@@ -125,10 +125,29 @@ def rollback(cfg: Config, place: Place, revision: int | None = None, timeout: st
 
 
 def status(cfg: Config, place: Place) -> dict[str, Any]:
+    """helm status -o json; helm 4 leaves out the chart, so ``chart_ref``/``app_version`` come from the last revision."""
     try:
-        return dict(cfg.helm.status(place.release, place.namespace, place.kube_context, place.env).data)
+        out = dict(cfg.helm.status(place.release, place.namespace, place.kube_context, place.env).data)
     except HelmError as exc:
         raise _failed("status of", place, exc) from None
+    metadata = (out.get("chart") or {}).get("metadata") or {}
+    if metadata.get("name") and metadata.get("version"):
+        out.setdefault("chart_ref", f"{metadata['name']}-{metadata['version']}")
+        out.setdefault("app_version", metadata.get("appVersion"))
+    else:
+        last = last_revision(cfg, place) or {}
+        out.setdefault("chart_ref", last.get("chart"))
+        out.setdefault("app_version", last.get("app_version"))
+    return out
+
+
+def status_line(data: dict[str, Any]) -> str:
+    """One line for people: release, status, revision, namespace, chart, app version, last deployed."""
+    info = data.get("info") or {}
+    chart = data.get("chart_ref") or "(chart unknown)"
+    app = f", app {data['app_version']}" if data.get("app_version") else ""
+    return (f"{data.get('name')}: {info.get('status')} revision {data.get('version')} in {data.get('namespace')} "
+            f"(chart {chart}{app}, updated {info.get('last_deployed')})")
 
 
 def history(cfg: Config, place: Place) -> list[dict[str, Any]]:

@@ -162,6 +162,7 @@ def test_per_chart_repository_changes_nothing_and_builds_each_chart_at_its_own_v
     assert sorted((p["chart"], p["version"], p["file"]) for p in built["packages"]) == [
         ("kv-store", "22.1.1", "kv-store-22.1.1.tgz"), ("node-agent", "4.56.1", "node-agent-4.56.1.tgz")]
     assert built["version"] == "per-chart"
+    assert "with chartship.versioning: per-chart there is none" in one_error(invoke(root, "helm.build", "--dev"))
     assert chart_files(root) == files, "no chart file changed"
     assert all_images(helm_bin, root) == rendered, "no rendered image changed"
 

@@ -21,7 +21,7 @@ from chartship.tasks.reports import JUNIT_HELP, publish, rel_of
 @edge
 def test(c: Context, provider: str = "", keep: bool = False, chart: list[str] | None = None, target: str = "",
          timeout: str = "3m", json: bool = False, junit: str = "") -> None:
-    """Per chart in a fresh namespace: install previous version, upgrade to the working tree, helm test, rollback."""
+    """Per chart and values set in a fresh namespace: install previous version, upgrade, helm test, rollback."""
     from chartship import report
     from chartship.charts import chart as chartmod
     from chartship.cluster import clustertest, providers
@@ -40,8 +40,8 @@ def test(c: Context, provider: str = "", keep: bool = False, chart: list[str] | 
         report.emit_json({"provider": chosen, "ok": all(s.ok for s in steps),
                           "steps": [s.as_dict() for s in steps]})
     else:
-        report.table(f"cluster test ({chosen})", ["chart", "step", "result", "seconds", "note"],
-                     [(s.chart, s.step, s.status, f"{s.seconds:.1f}", s.message) for s in steps])
+        report.table(f"cluster test ({chosen})", ["chart", "values", "step", "result", "seconds", "note"],
+                     [(s.chart, s.values, s.step, s.status, f"{s.seconds:.1f}", s.message) for s in steps])
     from chartship.ci_report import checks
 
     publish(cfg.root, "cluster.test", checks.cluster(steps, rel_of(charts)), junit)

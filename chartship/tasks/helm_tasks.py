@@ -121,6 +121,9 @@ def dev_build(cfg: Config, dev: bool, branch: str, run: str) -> DevBuild | None:
         if branch or run:
             raise ConfigError("--branch and --run only apply to a branch build: add --dev")
         return None
+    if cfg.versioning == "per-chart":
+        raise ConfigError("--dev: a branch build is VERSION-<branch>.<run> of the version file, and with "
+                          "chartship.versioning: per-chart there is none; build releases of each chart's own version")
     return devmod.resolve(cfg.root, versionfile.read_version(cfg.version_file), branch, run)
 
 

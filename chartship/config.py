@@ -35,6 +35,7 @@ REGISTRY_STATE = Path(".cache") / "registry"  # the embedded local registry's co
 LOCAL_REGISTRY_URL = "oci://127.0.0.1:5000/charts"  # the built-in `local` target
 LOCAL_HOSTS = ("127.0.0.1", "localhost")
 APP_VERSION_MODES = ("follow", "pinned")
+VERSIONING_MODES = ("lockstep", "per-chart")  # a chart leaves lockstep with charts.settings.NAME.versioning: own
 # Kubernetes versions `helm.validate` checks rendered manifests against (offline schemas of kubernetes-validate).
 KUBERNETES_VERSIONS = ("1.30.0", "1.37.0")
 
@@ -63,6 +64,7 @@ class ChartSettings:
     package_name: str
     content_policy: policymod.ContentPolicy = policymod.DEFAULT
     docs: str = "auto"  # helm.docs: auto (its own READMEs and missing ones), generate (always) or skip
+    versioning: str = "lockstep"  # "own": the chart's Chart.yaml version rules it, never the version file
 
 
 @dataclass(frozen=True)
@@ -87,6 +89,7 @@ class Config:
     crd_schemas: tuple[str, ...] = ()  # the repository's own CRD schema folders (validate.crd_schemas)
     content_policies: Mapping[str, policymod.ContentPolicy] = field(default_factory=dict)  # "" = every chart
     aliases_latest: str = "highest-final"
+    versioning: str = "lockstep"  # or per-chart
 
     @cached_property
     def helm(self) -> Helm:
@@ -115,6 +118,7 @@ class Config:
             package_name=own.get("package_name", self.package_name),
             content_policy=self.content_policies.get(chart, self.content_policies.get("", policymod.DEFAULT)),
             docs=own.get("docs", "auto"),
+            versioning="own" if self.versioning == "per-chart" else own.get("versioning", "lockstep"),
         )
 
     def target(self, name: str | None = None) -> Target:
@@ -156,10 +160,16 @@ def _jobs(value: Any, where: str) -> int:
     return value
 
 
-def parse_app_version(value: Any, where: str) -> str:
-    if value not in APP_VERSION_MODES:
-        raise ConfigError(f"{where}: expected one of {', '.join(APP_VERSION_MODES)}, got {value!r}")
-    return str(value)
+def one_of(*options: str) -> Callable[[Any, str], str]:
+    """A parser accepting exactly ``options``."""
+    def parse(value: Any, where: str) -> str:
+        if value not in options:
+            raise ConfigError(f"{where}: expected one of {', '.join(options)}, got {value!r}")
+        return str(value)
+    return parse
+
+
+parse_app_version = one_of(*APP_VERSION_MODES)
 
 
 def parse_package_name(value: Any, where: str) -> str:
@@ -203,18 +213,8 @@ def _seconds(value: Any, where: str) -> float:
     return seconds
 
 
-def _text(value: Any, where: str) -> str:
-    return str(value)
-
-
-def _alias_policy(value: Any, where: str) -> str:
-    if value not in ("highest-final", "highest", "last-pushed"):
-        raise ConfigError(f"{where}: expected highest-final, highest or last-pushed, got {value!r}")
-    return str(value)
-
-
 def _var(env: str, default: str, text: str, secret: bool = False) -> Setting:
-    return Setting((), env, default, _text, text, secret)
+    return Setting((), env, default, lambda value, _where: str(value), text, secret)
 
 
 def _switch(value: Any, where: str) -> bool:
@@ -229,8 +229,10 @@ SETTINGS: dict[str, Setting] = {
     "charts_dir": Setting(("charts", "dir"), "CHARTSHIP_CHARTS_DIR", "charts", _charts_dir, "folder holding the charts"),
     "package_name": Setting(("package_name",), "CHARTSHIP_PACKAGE_NAME", "{name}-{TAG}.tgz", parse_package_name,
                             "package file name template"),
-    "app_version": Setting(("app_version",), "CHARTSHIP_APP_VERSION", "follow", parse_app_version,
-                           "appVersion follows the version file, or stays pinned"),
+    "app_version": Setting(("app_version",), "CHARTSHIP_APP_VERSION", "pinned", parse_app_version,
+                           "appVersion stays pinned, or follows the chart's version"),
+    "versioning": Setting(("versioning",), "CHARTSHIP_VERSIONING", "lockstep", one_of(*VERSIONING_MODES),
+                          "lockstep (the version file rules the charts) or per-chart (each Chart.yaml rules itself)"),
     "base_branch": Setting(("base_branch",), "CHARTSHIP_BASE_BRANCH", "main", parse_str,
                            "branch changed charts are compared with"),
     "default_target": Setting(("default_target",), "CHARTSHIP_TARGET", "local", parse_str, "release target"),
@@ -242,7 +244,8 @@ SETTINGS: dict[str, Setting] = {
                              "first retry delay in seconds (doubles, at most 8)"),
     "latest_prereleases": Setting(("latest_prereleases",), "CHARTSHIP_LATEST_PRERELEASES", False, _switch,
                                   "may a prerelease (a dev build too) move the latest alias?"),
-    "aliases_latest": Setting(("aliases", "latest"), "CHARTSHIP_ALIASES_LATEST", "highest-final", _alias_policy,
+    "aliases_latest": Setting(("aliases", "latest"), "CHARTSHIP_ALIASES_LATEST", "highest-final",
+                              one_of("highest-final", "highest", "last-pushed"),
                               "where latest may move: highest-final, highest or last-pushed"),
     # read from the environment only
     "registry": _var("CHARTSHIP_REGISTRY", "", "oci://HOST[:PORT]/PATH replacing the release target"),
@@ -353,6 +356,7 @@ def load(root: Path, flags: Mapping[str, Any] | None = None, environ: Mapping[st
         retry_backoff=values["retry_backoff"],
         latest_prereleases=values["latest_prereleases"],
         aliases_latest=values["aliases_latest"],
+        versioning=values["versioning"],
         origins=origins,
         cluster_contexts=found.cluster_contexts,
         crd_schemas=found.crd_schemas,

@@ -36,14 +36,15 @@ DEFAULT_ENVIRONMENTS: dict[str, list[str]] = {
 }
 TOP_KEYS = {"charts", "package_name", "app_version", "base_branch", "default_target", "jobs", "targets", "environments",
             "cluster_contexts", "kubernetes_versions", "retries", "retry_backoff", "latest_prereleases", "aliases",
-            "validate", "unittest", "signing"}  # the last two: chartship.settings
+            "versioning", "validate", "unittest", "signing"}  # the last two: chartship.settings
 VALIDATE_KEYS = {"crd_schemas"}
 # kube contexts the `existing` cluster-test provider may use: local throwaway clusters only, unless configured
 DEFAULT_CLUSTER_CONTEXTS = ("kind-*", "k3d-*", "kwok-*", "minikube", "docker-desktop", "rancher-desktop", "colima*",
                             "orbstack")
 CHART_KEYS = {"dir", "only", "settings", *policymod.SPELLINGS}
-CHART_SETTING_KEYS = {"app_version", "package_name", "docs", *policymod.SPELLINGS}
+CHART_SETTING_KEYS = {"app_version", "package_name", "docs", "versioning", *policymod.SPELLINGS}
 DOCS_MODES = ("auto", "generate", "skip")  # charts.settings.NAME.docs: what helm.docs does with the README
+CHART_VERSIONING = ("lockstep", "own")
 TARGET_KEYS = {"type", "url", "auth", "region", "plain_http", "create_repository"}
 TARGET_TYPES = ("oci", "pages")  # pages: chartship.pagestarget
 
@@ -173,6 +174,11 @@ def _chart_overrides(charts: Mapping[str, Any], where: Where) -> dict[str, dict[
             own["package_name"] = parse_package_name(node["package_name"], where(node, (*base, "package_name")))
         if "docs" in node:
             own["docs"] = _docs_mode(node["docs"], where(node, (*base, "docs")))
+        if "versioning" in node:
+            if node["versioning"] not in CHART_VERSIONING:
+                raise ConfigError(f"{where(node, (*base, 'versioning'))}: expected own (this chart's Chart.yaml "
+                                  f"version rules it) or lockstep, got {node['versioning']!r}")
+            own["versioning"] = str(node["versioning"])
         result[str(chart)] = own
     return result
 

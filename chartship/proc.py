@@ -39,14 +39,17 @@ _children: set[subprocess.Popen[str]] = set()
 _children_lock = threading.Lock()
 
 
-def signal_children(signum: int) -> None:
+def signal_children(signum: int, only: Callable[[Sequence[str]], bool] | None = None) -> int:
     """Pass ``signum`` on to every program :func:`run` is waiting for (a signal handler calls this, so that
-    an interrupted run does not leave, say, a helm push going on without it)."""
+    an interrupted run does not leave, say, a helm push going on without it); with ``only``, just to those
+    whose argv it accepts. Returns how many were signalled."""
     with _children_lock:
-        live = list(_children)
+        live = [c for c in _children
+                if only is None or (isinstance(c.args, list) and only(tuple(str(a) for a in c.args)))]
     for child in live:
         with contextlib.suppress(OSError):  # it ended meanwhile
             child.send_signal(signum)
+    return len(live)
 
 
 def _default_runner(

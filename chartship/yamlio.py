@@ -39,6 +39,17 @@ def loads(text: str, where: str, error: type[ChartshipError]) -> Any:
     return data
 
 
+def dumps(data: Any) -> str:
+    """Round-trip YAML text of ``data`` (comments of loaded data kept), block style, 2-space indents."""
+    import io
+
+    buf = io.StringIO()
+    yaml = _yaml()
+    yaml.indent(mapping=2, sequence=4, offset=2)
+    yaml.dump(data, buf)
+    return buf.getvalue()
+
+
 def load_file(path: Path, where: str, error: type[ChartshipError]) -> tuple[str, Any]:
     """Read and parse a YAML file; returns (text, data)."""
     try:

@@ -4,6 +4,11 @@ its errors; and this repository being what init would write (tasks.py, hooks, ch
 from __future__ import annotations
 
 import ast
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -12,6 +17,8 @@ from chartship import config as cfgmod
 from chartship import configfile
 from chartship.adopt import adopt, discover, render, write
 from chartship.errors import ChartError, ConfigError
+from chartship.tools import registry_server
+from tests.helpers import free_port
 
 
 def chart(folder: Path, version: str = "0.1.0", **files: str) -> Path:
@@ -76,14 +83,28 @@ def test_an_existing_file_is_kept_and_its_difference_shown_unless_forced(tmp_pat
     assert (tmp_path / "tasks.py").read_text() == render.template("tasks.py.tmpl")
 
 
-def test_charts_with_different_versions_are_refused_and_nothing_is_written(tmp_path: Path) -> None:
+def test_charts_with_different_versions_get_per_chart_versioning_and_no_version_file(tmp_path: Path) -> None:
     chart(tmp_path / "charts" / "web", "0.1.0")
     chart(tmp_path / "charts" / "api", "0.2.0")
     assert discover.discover(tmp_path).versioning == "per-chart"
     before = tree(tmp_path)
-    with pytest.raises(ChartError, match=r"different versions \(api 0.2.0, web 0.1.0\).*lockstep"):
-        adopt.adopt(tmp_path, "0.1.0")
-    assert tree(tmp_path) == before
+    done = {o.path: o.status for o in adopt.adopt(tmp_path, "0.1.0").outcomes}
+    assert "version" not in done and not (tmp_path / "version").exists()
+    assert done["invoke.yaml"] == write.WRITTEN
+    cfg = cfgmod.load(tmp_path, environ={})
+    assert cfg.versioning == "per-chart"
+    assert {n: cfg.chart_settings(n).versioning for n in ("web", "api")} == {"web": "own", "api": "own"}
+    assert "charts/*/Chart.lock" not in (tmp_path / ".gitignore").read_text()
+    assert {k: v for k, v in tree(tmp_path).items() if k.startswith("charts/")} == before  # no chart file changed
+
+
+def test_charts_with_one_version_get_lockstep_and_a_version_file(tmp_path: Path) -> None:
+    chart(tmp_path / "charts" / "web", "0.3.0")
+    chart(tmp_path / "charts" / "api", "0.3.0")
+    adopt.adopt(tmp_path, "0.1.0")
+    assert (tmp_path / "version").read_text() == "0.3.0\n"
+    assert cfgmod.load(tmp_path, environ={}).versioning == "lockstep"
+    assert "Chart.lock" not in (tmp_path / ".gitignore").read_text()
 
 
 @pytest.mark.parametrize(("layout", "message"), [
@@ -126,3 +147,57 @@ def test_this_repository_is_what_init_writes(project_root: Path) -> None:
             assert "chart_checks" in calls
         else:
             assert ast.dump(ours[fn.name]) == ast.dump(fn), fn.name
+
+
+GIT = ["git", "-c", "user.name=t", "-c", "user.email=t@example.com", "-c", "commit.gpgsign=false"]
+
+
+def _chartship(root: Path, *args: str) -> str:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("CHARTSHIP_", "GITHUB_", "CI_"))}
+    result = subprocess.run([sys.executable, "-m", "chartship", *args], cwd=root, env=env, capture_output=True,
+                            text=True, timeout=600, check=False)
+    assert result.returncode == 0, f"chartship {' '.join(args)}:\n{result.stdout}\n{result.stderr}"
+    assert "Traceback" not in result.stderr
+    return result.stdout
+
+
+@pytest.fixture
+def two_versions(tmp_path: Path, helm_bin: Path) -> Iterator[Path]:
+    """A team's repository: two `helm create` charts with versions of their own (web 1.4.0, api 0.7.2), committed."""
+    root = tmp_path / "team"
+    charts = root / "deploy" / "charts"
+    charts.mkdir(parents=True)
+    for name, version in (("web", "1.4.0"), ("api", "0.7.2")):
+        subprocess.run([str(helm_bin), "create", str(charts / name)], check=True, capture_output=True, timeout=60)
+        meta = charts / name / "Chart.yaml"
+        meta.write_text(meta.read_text().replace("\nversion: 0.1.0\n", f"\nversion: {version}\n"))
+    (charts / "web" / "values-prod.yaml").write_text("replicaCount: 2\n")
+    subprocess.run(["git", "init", "-q", "-b", "main", str(root)], check=True)
+    subprocess.run([*GIT, "-C", str(root), "add", "-A"], check=True)
+    subprocess.run([*GIT, "-C", str(root), "commit", "-qm", "our charts"], check=True)
+    yield root
+    registry_server.stop(root / ".cache" / "registry")
+
+
+def test_init_adopts_charts_with_different_versions_through_to_deploy(two_versions: Path) -> None:
+    root = two_versions
+    charts_before = {k: v for k, v in tree(root).items() if k.startswith("deploy/")}
+    port = free_port()
+    said = _chartship(root, "init", "--port", str(port))
+    assert "versioning: per-chart (the charts have different versions: each Chart.yaml keeps its own" in said
+    assert not (root / "version").exists()
+    assert "versioning: per-chart" in (root / "invoke.yaml").read_text()
+    assert "Chart.lock" not in (root / ".gitignore").read_text()
+    checked = _chartship(root, "version.check")
+    assert "each chart's own version, 2 chart(s) in step" in checked, checked
+    assert _chartship(root, "version.show", "--chart", "api").strip() == "0.7.2"
+    _chartship(root, "helm.lint", "--all")
+    _chartship(root, "helm.build")
+    assert sorted(p.name for p in (root / "dist" / "charts").glob("*.tgz")) == ["api-0.7.2.tgz", "web-1.4.0.tgz"]
+    deployed = json.loads(_chartship(root, "helm.deploy", "--latest", "--json"))
+    assert deployed["ok"], deployed
+    statuses = {(r["chart"], r["ref"].rsplit(":", 1)[1]): r["status"] for r in deployed["results"]}
+    assert statuses == {("api", "0.7.2"): "pushed", ("api", "latest"): "aliased",
+                        ("web", "1.4.0"): "pushed", ("web", "latest"): "aliased"}
+    assert registry_server.answering("127.0.0.1", port)  # the embedded registry, started on demand
+    assert {k: v for k, v in tree(root).items() if k.startswith("deploy/")} == charts_before  # no chart file changed

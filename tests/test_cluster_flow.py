@@ -14,6 +14,8 @@ from typing import TypeVar
 
 import pytest
 
+from chartship import config
+from chartship.charts import values
 from chartship.cluster import providers
 from chartship.errors import ToolError
 from chartship.tools import kwok
@@ -75,10 +77,19 @@ def test_cluster_test_flow_on_kwok(tmp_path: Path, project_root: Path) -> None:
     assert proc.returncode == 0, proc.stderr[-3000:]
     data = json.loads(proc.stdout)
     assert data["provider"] == "kwok" and data["ok"]
+    cfg = config.load(root, environ={})
+    cycle = {"install previous": "skipped", "install": "ok", "upgrade": "ok", "helm test": "ok", "rollback": "ok",
+             "uninstall": "ok"}
     for chart in ("core-pipeline", "redis", "platform"):
-        steps = {s["step"]: s["status"] for s in data["steps"] if s["chart"] == chart}
-        assert steps == {"install previous": "skipped", "install": "ok", "upgrade": "ok", "helm test": "ok",
-                         "rollback": "ok", "uninstall": "ok"}, (chart, steps)
+        ran = [s for s in data["steps"] if s["chart"] == chart]
+        steps = {s["step"]: s["status"] for s in ran if s["step"] in cycle}
+        assert steps == cycle, (chart, steps)
+        sets = [vs.name for vs in values.values_sets(cfg, root / "charts" / chart)]
+        primary = values.TEST if values.TEST in sets else values.DEFAULTS
+        assert {s["values"] for s in ran if s["step"] in cycle} == {primary}
+        others = {(s["values"], s["step"]): s["status"] for s in ran if s["step"] not in cycle}
+        assert others == {(name, f"{step} [{name}]"): "ok" for name in sets if name != primary
+                          for step in ("install", "helm test", "uninstall")}, (chart, others)
 
 
 @needs_kwok

@@ -39,6 +39,7 @@ def test_precedence_flag_over_env_over_file_over_default(tmp_path: Path) -> None
 
 def test_seed_package_name_per_chart(tmp_path: Path) -> None:
     write(tmp_path, """chartship:
+  app_version: follow
   charts:
     settings:
       openmeter:
@@ -50,6 +51,32 @@ def test_seed_package_name_per_chart(tmp_path: Path) -> None:
     assert cfg.chart_settings("openmeter").app_version == "pinned"
     assert cfg.chart_settings("other").package_name == "{name}-{TAG}.tgz"
     assert cfg.chart_settings("other").app_version == "follow"
+
+
+def test_defaults_rewrite_no_app_version_and_keep_lockstep(tmp_path: Path) -> None:
+    cfg = config.load(tmp_path, environ={})
+    assert (cfg.app_version, cfg.versioning) == ("pinned", "lockstep")
+    assert cfg.chart_settings("any") == config.ChartSettings("pinned", "{name}-{TAG}.tgz", versioning="lockstep")
+    assert (cfg.origins["app_version"], cfg.origins["versioning"]) == ("default", "default")
+
+
+def test_versioning_modes(tmp_path: Path) -> None:
+    write(tmp_path, "chartship:\n  charts:\n    settings:\n      vendored: {versioning: own, app_version: follow}\n")
+    cfg = config.load(tmp_path, environ={})
+    assert cfg.chart_settings("vendored").versioning == "own"
+    assert cfg.chart_settings("vendored").app_version == "follow"
+    assert cfg.chart_settings("ours").versioning == "lockstep"
+    write(tmp_path, "chartship:\n  versioning: per-chart\n")
+    cfg = config.load(tmp_path, environ={})
+    assert (cfg.versioning, cfg.origins["versioning"]) == ("per-chart", "invoke.yaml")
+    assert cfg.chart_settings("ours").versioning == "own"
+    write(tmp_path, "chartship:\n  versioning: independent\n")
+    with pytest.raises(ConfigError, match=r"^invoke.yaml:2: chartship.versioning: expected one of lockstep, per-chart, "
+                                          r"got 'independent'$"):
+        config.load(tmp_path, environ={})
+    write(tmp_path, "chartship:\n  charts:\n    settings:\n      x:\n        versioning: mine\n")
+    with pytest.raises(ConfigError, match=r"^invoke.yaml:5: chartship.charts.settings.x.versioning: expected own"):
+        config.load(tmp_path, environ={})
 
 
 def test_targets_and_environments(tmp_path: Path) -> None:

@@ -31,7 +31,8 @@ def registry(tmp_path: Path) -> Iterator[Registry]:
 
 @pytest.fixture
 def origin(tmp_path: Path, helm_bin: Path, registry: Registry) -> Path:
-    config = (f"  default_target: reg\n  targets:\n    reg:\n      url: oci://{registry.host}/charts\n"
+    config = ("  app_version: follow\n"  # the dev version goes into appVersion too (the default is pinned)
+              f"  default_target: reg\n  targets:\n    reg:\n      url: oci://{registry.host}/charts\n"
               "      plain_http: true\n")
     root = new_repo(tmp_path / "origin", config=config)
     scaffold(root, helm_bin, "web")

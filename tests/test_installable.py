@@ -93,8 +93,9 @@ def installed(tmp_path_factory: pytest.TempPathFactory, project_root: Path) -> I
 
 
 def make_repo(root: Path, helm: Path) -> Path:
-    """A team's repository: two `helm create` charts under deploy/charts/, one with environments,
-    one with chart-testing values; committed; no chartship file, no ci/ folder."""
+    """A team's repository: two `helm create` charts under deploy/charts/ with versions of their own
+    (api 0.2.0, web 0.1.0), one with environments, one with chart-testing values; committed; no
+    chartship file, no ci/ folder."""
     charts = root / "deploy" / "charts"
     charts.mkdir(parents=True)
     for name in ("web", "api"):
@@ -103,6 +104,8 @@ def make_repo(root: Path, helm: Path) -> Path:
         shutil.rmtree(charts / name / "templates" / "tests")  # helm create's busybox test pod has no pinned tag
     (charts / "web" / "values-dev.yaml").write_text("replicaCount: 1\n")
     (charts / "web" / "values-prod.yaml").write_text("replicaCount: 3\n")
+    api = charts / "api" / "Chart.yaml"
+    api.write_text(api.read_text().replace("\nversion: 0.1.0\n", "\nversion: 0.2.0\n"))
     (charts / "api" / "ci").mkdir()
     (charts / "api" / "ci" / "small-values.yaml").write_text("replicaCount: 2\n")
     subprocess.run(["git", "init", "-q", "-b", "main", str(root)], check=True)
@@ -171,11 +174,13 @@ def test_chartship_in_a_team_repository_from_init_to_deploy_and_a_commit(user: U
 
     port = free_port()
     first = user.ok("init", "--port", str(port))
-    assert "charts in deploy/charts/: api 0.1.0, web 0.1.0" in first
+    assert "charts in deploy/charts/: api 0.2.0, web 0.1.0" in first
     assert "environments: dev, prod" in first and "api/ci/small-values.yaml" in first
     assert first.rstrip().splitlines()[-4:] == ["next:", "  chartship tools.install", "  chartship setup-dev",
                                                 "  chartship helm.lint --all"]
-    for rel in ("invoke.yaml", "version", "tasks.py", "noxfile.py", ".pre-commit-config.yaml", "tag-templates",
+    assert not (user.root / "version").exists()  # different versions: per-chart, each Chart.yaml rules itself
+    assert "Chart.lock" not in (user.root / ".gitignore").read_text()
+    for rel in ("invoke.yaml", "tasks.py", "noxfile.py", ".pre-commit-config.yaml", "tag-templates",
                 ".github/workflows/pr.yml", ".github/workflows/release.yml", "requirements-chartship.txt"):
         assert (user.root / rel).exists(), rel
     assert not (user.root / "ci").exists()
@@ -186,14 +191,15 @@ def test_chartship_in_a_team_repository_from_init_to_deploy_and_a_commit(user: U
     assert "--latest" in user.ok("--help", "helm.deploy")
 
     assert "helm4" in user.ok("tools.install")  # pinned, checksummed, from ~/.cache/chartship
+    assert "2 chart(s) in step" in user.ok("version.check")
     user.ok("helm.lint", "--all")
     user.ok("helm.validate")
     built = user.ok("helm.build")
-    assert sorted(p.name for p in (user.root / "dist" / "charts").glob("*.tgz")) == ["api-0.1.0.tgz", "web-0.1.0.tgz"]
+    assert sorted(p.name for p in (user.root / "dist" / "charts").glob("*.tgz")) == ["api-0.2.0.tgz", "web-0.1.0.tgz"]
     deployed = json.loads(user.ok("helm.deploy", "--latest", "--json"))
     assert deployed["ok"], (built, deployed)
     statuses = {(r["chart"], r["ref"].rsplit(":", 1)[1]): r["status"] for r in deployed["results"]}
-    assert statuses == {("api", "0.1.0"): "pushed", ("api", "latest"): "aliased",
+    assert statuses == {("api", "0.2.0"): "pushed", ("api", "latest"): "aliased",
                         ("web", "0.1.0"): "pushed", ("web", "latest"): "aliased"}
     assert registry_server.answering("127.0.0.1", port)  # the embedded registry, started on demand
 

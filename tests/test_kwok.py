@@ -150,3 +150,101 @@ def test_configuration_passes_built_binaries_or_lets_kwokctl_download(project_ro
 def test_start_without_built_binaries_names_the_install_command(tmp_path: Path, project_root: Path) -> None:
     with pytest.raises(ToolError, match=r"run `chartship tools.install --cluster`"):
         kwok.start(tmp_path, environ={"CHARTSHIP_CLUSTER_BINARIES": "build", "PATH": ""})
+
+
+EPHEMERAL = """
+apiVersion: v1
+kind: Pod
+metadata: {name: scratch, namespace: default}
+spec:
+  containers:
+  - name: app
+    image: busybox:1.36
+    resources:
+      requests: {cpu: 250m, memory: 256Mi, ephemeral-storage: 2Gi}
+      limits: {memory: 512Mi, ephemeral-storage: 4Gi}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: too-big, namespace: default}
+spec:
+  containers:
+  - name: app
+    image: busybox:1.36
+    resources:
+      requests: {ephemeral-storage: 5Ti}
+"""
+
+
+def test_fake_node_has_realistic_capacity_so_ephemeral_storage_requests_schedule(project_root: Path, kwok_binaries: None) -> None:
+    cluster = kwok.start(project_root)
+    try:
+        node = kubectl.get(project_root, cluster.kubeconfig, ["node", kwok.NODE_NAME])
+        capacity, allocatable = node["status"]["capacity"], node["status"]["allocatable"]
+        assert {"cpu", "memory", "pods", "ephemeral-storage"} <= set(capacity)
+        assert {"cpu", "memory", "pods", "ephemeral-storage"} <= set(allocatable)
+        assert capacity["ephemeral-storage"] == "200Gi" and allocatable["ephemeral-storage"] == "180Gi"
+        assert allocatable["cpu"] == "15800m" and capacity["pods"] == "110"
+
+        kubectl.apply(project_root, cluster.kubeconfig, manifest=EPHEMERAL)
+        kubectl.wait(project_root, cluster.kubeconfig, ["pod/scratch"], "condition=Ready", 90, namespace="default")
+        kubectl.wait(project_root, cluster.kubeconfig, ["pod/too-big"], "condition=PodScheduled=False", 90,
+                     namespace="default")
+        big = kubectl.get(project_root, cluster.kubeconfig, ["pod", "too-big"], namespace="default")
+        cond = next(c for c in big["status"]["conditions"] if c["type"] == "PodScheduled")
+        assert cond["reason"] == "Unschedulable"
+        assert "Insufficient ephemeral-storage" in cond["message"]
+    finally:
+        kwok.stop(cluster)
+
+
+def _values_chart(root: Path, name: str, values: str, files: dict[str, str]) -> None:
+    chart = root / "charts" / name
+    (chart / "templates").mkdir(parents=True)
+    (chart / "Chart.yaml").write_text(f"apiVersion: v2\nname: {name}\nversion: 0.1.0\n")
+    (chart / "values.yaml").write_text(values)
+    (chart / "templates" / "deployment.yaml").write_text(
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: {{ .Release.Name }}\n"
+        "  labels: {set: {{ .Values.set | quote }}}\nspec:\n  replicas: {{ .Values.replicas }}\n"
+        "  selector: {matchLabels: {app: {{ .Release.Name }}}}\n  template:\n"
+        "    metadata: {labels: {app: {{ .Release.Name }}}}\n    spec:\n      containers:\n"
+        "      - name: app\n        image: busybox:1.36\n"
+        "        resources: {requests: {cpu: {{ .Values.cpu | quote }}, memory: 64Mi}}\n")
+    for rel, text in files.items():
+        (chart / rel).parent.mkdir(parents=True, exist_ok=True)
+        (chart / rel).write_text(text)
+
+
+def test_cluster_test_runs_every_values_set_and_an_unschedulable_pod_fails_fast(
+        tmp_path: Path, project_root: Path, kwok_binaries: None) -> None:
+    """cluster.test installs and tests each values set by name; a chart asking for more cpu than the fake node
+    has fails with the scheduler's message (the watcher's line, not helm's timeout) naming chart, set and pod."""
+    from tests.helpers.pipeline import commit, invoke, new_repo
+
+    root = new_repo(tmp_path / "repo", config="  environments:\n    prod: [values-prod.yaml]\n")
+    (root / ".tools").symlink_to(project_root / ".tools")
+    _values_chart(root, "fits", "set: defaults\nreplicas: 1\ncpu: 100m\n",
+                  {"values-prod.yaml": "set: prod\nreplicas: 2\n", "ci/small-values.yaml": "set: ci-small\ncpu: 50m\n"})
+    _values_chart(root, "greedy", "set: defaults\nreplicas: 1\ncpu: \"64\"\n", {})
+    commit(root, "two charts")
+    result = invoke(root, "cluster.test", "--provider", "kwok", "--timeout", "10m", "--json")
+    assert result.returncode != 0, result.stdout + result.stderr
+    assert "Traceback" not in result.stderr
+    steps = json.loads(result.stdout)["steps"]
+    fits = {(s["values"], s["step"]): s["status"] for s in steps if s["chart"] == "fits"}
+    assert fits == {
+        ("defaults", "install previous"): "skipped", ("defaults", "install"): "ok", ("defaults", "upgrade"): "ok",
+        ("defaults", "helm test"): "ok", ("defaults", "rollback"): "ok", ("defaults", "uninstall"): "ok",
+        ("prod", "install [prod]"): "ok", ("prod", "helm test [prod]"): "ok", ("prod", "uninstall [prod]"): "ok",
+        ("ci/small-values.yaml", "install [ci/small-values.yaml]"): "ok",
+        ("ci/small-values.yaml", "helm test [ci/small-values.yaml]"): "ok",
+        ("ci/small-values.yaml", "uninstall [ci/small-values.yaml]"): "ok",
+    }, fits
+    greedy = [s for s in steps if s["chart"] == "greedy"]
+    failed = next(s for s in greedy if s["status"] == "failed")
+    assert failed["step"] == "install" and failed["values"] == "defaults"
+    message = failed["message"]
+    assert message.startswith("greedy [defaults]: pod greedy-"), message
+    assert "cannot be scheduled: 0/1 nodes are available: 1 Insufficient cpu" in message, message
+    assert "\n" not in message
+    assert not any(s["step"] in ("upgrade", "helm test") and s["status"] == "ok" for s in greedy), greedy

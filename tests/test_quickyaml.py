@@ -13,7 +13,7 @@ from ruamel.yaml import YAML
 from chartship import config
 from chartship.charts import chart
 from chartship.hooks import fastpath, quickyaml
-from chartship.version import semver, sync, versionfile
+from chartship.version import semver, sync, versionfile, versioning
 from tests.helpers.charts import write_charts
 
 
@@ -216,12 +216,14 @@ def test_quickcheck_defaults_are_configs() -> None:
 
 def full_in_step(root: Path, environ: dict[str, str]) -> bool:
     cfg = config.load(root, environ=environ)
-    return not sync.check(cfg, versionfile.read_version(cfg.version_file), chart.discover(cfg))
+    charts = chart.discover(cfg)
+    return not sync.check(cfg, versioning.lockstep_version(cfg, charts), charts)
 
 
 @pytest.fixture
 def repo(tmp_path: Path) -> Path:
-    (tmp_path / "invoke.yaml").write_text("chartship:\n  charts:\n    settings:\n      cache:\n        app_version: pinned\n")
+    (tmp_path / "invoke.yaml").write_text("chartship:\n  app_version: follow\n"
+                                          "  charts:\n    settings:\n      cache:\n        app_version: pinned\n")
     (tmp_path / "version").write_text("0.9.0\n")
     write_charts(tmp_path)
     return tmp_path
@@ -269,6 +271,28 @@ SCENARIOS = {
                                                                   "    settings:\n      cache:\n        app_version: pinned\n")],
     "invoke.yaml uses an anchor": lambda r: (r / "invoke.yaml").write_text(
         "chartship:\n  charts:\n    settings:\n      cache: &p\n        app_version: pinned\n      app: *p\n"),
+    "per-chart versions of their own": lambda r: [
+        (r / "invoke.yaml").write_text("chartship:\n  versioning: per-chart\n"),
+        edit(r / "charts/cache/Chart.yaml", "version: 0.9.0", "version: 3.1.4"),
+        edit(r / "charts/app/Chart.yaml", 'version: "0.9.0"', 'version: "2.0.0"')],
+    "per-chart without a version file": lambda r: [
+        (r / "invoke.yaml").write_text("chartship:\n  versioning: per-chart\n"), (r / "version").unlink()],
+    "per-chart followed appVersion differs": lambda r: [
+        (r / "invoke.yaml").write_text("chartship:\n  versioning: per-chart\n  app_version: follow\n"),
+        edit(r / "charts/app/Chart.yaml", 'version: "0.9.0"', 'version: "2.0.0"')],
+    "own chart leaves the lockstep set": lambda r: [
+        (r / "invoke.yaml").write_text("chartship:\n  app_version: follow\n"
+                                          "  charts:\n    settings:\n"
+                                       "      cache: {versioning: own, app_version: pinned}\n"),
+        edit(r / "charts/cache/Chart.yaml", "version: 0.9.0", "version: 4.0.0")],
+    "own chart follows its own version": lambda r: [
+        (r / "invoke.yaml").write_text("chartship:\n  app_version: follow\n"
+                                          "  charts:\n    settings:\n"
+                                       "      cache: {versioning: own}\n"),
+        edit(r / "charts/cache/Chart.yaml", "version: 0.9.0\nappVersion: 7.4.2", "version: 4.0.0\nappVersion: 4.0.0")],
+    "lockstep chart differs beside an own one": lambda r: [
+        (r / "invoke.yaml").write_text("chartship:\n  charts:\n    settings:\n      cache: {versioning: own}\n"),
+        edit(r / "charts/app/Chart.yaml", 'version: "0.9.0"', 'version: "2.0.0"')],
     "invalid Chart.yaml": lambda r: (r / "charts/app/Chart.yaml").write_text("version: [1.0.0\n"),
     "dependencies not a list": lambda r: edit(r / "charts/umbrella/Chart.yaml", "dependencies:\n", "dependencies: x\nnot:\n"),
 }
@@ -276,7 +300,8 @@ SCENARIOS = {
 
 # In step, and plain enough that the quick check must prove it (else it would be useless).
 QUICK_PROVES = {"external dependency differs", "pinned appVersion differs", "charts.only leaves out a broken chart",
-                "app_version pinned everywhere", "charts dir moved"}
+                "app_version pinned everywhere", "charts dir moved", "per-chart versions of their own",
+                "per-chart without a version file", "own chart leaves the lockstep set", "own chart follows its own version"}
 
 
 @pytest.mark.parametrize("name", sorted(SCENARIOS))

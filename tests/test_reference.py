@@ -36,7 +36,8 @@ def test_tasks_page_names_every_task_and_every_flag_with_its_help(project_root: 
             assert getattr(task, "flag_help", task.help)[param].replace("|", "\\|") in row, (name, param)
     assert "Usage: `invoke helm.resolve [--options] REF TAG`" in page
     assert "| `-c`, `--chart` | only this chart (repeatable) |" in page.split("\n## helm.push\n", 1)[1]
-    assert "| `-r STRING`, `--ref=STRING` | (positional) oci://HOST[:PORT]/PATH/CHART |" in page
+    # positional arguments have no short flag (-r is --release in every task that has one)
+    assert "| `--ref=STRING` | (positional) oci://HOST[:PORT]/PATH/CHART |" in page
 
 
 def test_configuration_page_names_every_setting(project_root: Path) -> None:

@@ -30,7 +30,8 @@ def project(tmp_path: Path, project_root: Path) -> Path:
         else:
             shutil.copy2(src, dest)
     (root / "invoke.yaml").write_text(
-        "# project config\nchartship:\n  charts:\n    settings:\n      cache:\n        app_version: pinned\n")
+        "# project config\nchartship:\n  app_version: follow\n"
+        "  charts:\n    settings:\n      cache:\n        app_version: pinned\n")
     (root / "version").write_text("0.9.0\n")
     write_charts(root)
     git = ["git", "-c", "user.name=t", "-c", "user.email=t@example.com"]

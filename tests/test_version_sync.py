@@ -13,7 +13,8 @@ from tests.helpers.charts import write_charts
 
 @pytest.fixture
 def repo(tmp_path: Path) -> Path:
-    (tmp_path / "invoke.yaml").write_text("chartship:\n  charts:\n    settings:\n      cache:\n        app_version: pinned\n")
+    (tmp_path / "invoke.yaml").write_text("chartship:\n  app_version: follow\n"
+                                          "  charts:\n    settings:\n      cache:\n        app_version: pinned\n")
     (tmp_path / "version").write_text("0.9.0\n")
     write_charts(tmp_path)
     return tmp_path

@@ -18,16 +18,12 @@ class Result:
 
 
 def adopt(root: Path, chartship_version: str, force: bool = False, dry_run: bool = False, port: int = 5000) -> Result:
-    """Make ``root`` a chartship repository without changing a chart file."""
+    """Make ``root`` a chartship repository without changing a chart file: lockstep with a ``version``
+    file when every chart has the same version, otherwise per-chart (each Chart.yaml keeps its own)."""
     if not root.is_dir():
         raise ChartError(f"{root}: no such folder; pass the repository to adopt (`chartship init PATH`)")
     if not 0 < port < 65536:
         raise ChartError(f"--port {port}: expected a TCP port (1-65535)")
     found = discover.discover(root)
-    if found.versioning != discover.LOCKSTEP:
-        versions = ", ".join(f"{c.name} {c.version}" for c in found.charts)
-        raise ChartError(f"the charts have different versions ({versions}); this chartship versions charts in lockstep "
-                         "(one `version` file for every chart) and per-chart versioning is not available yet: give the "
-                         "charts one version, then run `chartship init` again")
     files = render.files(found, chartship_version, port)
     return Result(found, write.apply(root, files, force=force, dry_run=dry_run))

@@ -9,6 +9,11 @@ import json
 from chartship import data
 from chartship.adopt.discover import LOCKSTEP, Findings
 
+VERSIONING_NOTE = {
+    LOCKSTEP: "the `version` file rules every chart (they all had the same version)",
+    "per-chart": "each Chart.yaml keeps its own version (the charts had different versions)",
+}
+
 TEMPLATES = {
     "tasks.py": "tasks.py.tmpl",
     "noxfile.py": "noxfile.py.tmpl",
@@ -38,6 +43,7 @@ def config_text(found: Findings, port: int) -> str:
         "chartship:",
         "  charts:",
         f"    dir: {found.charts_dir}",
+        f"  versioning: {found.versioning}{' ' * (16 - len(found.versioning))}# {VERSIONING_NOTE[found.versioning]}",
         "  app_version: pinned         # appVersion is the application's version: chartship never rewrites it",
         "  default_target: local",
         "  targets:",
@@ -53,16 +59,17 @@ def config_text(found: Findings, port: int) -> str:
         lines.append("  environments: {}           # no values-<env>.yaml found")
     tests = [f"{c.rel}/{t}" for c in found.charts for t in c.test_values]
     if tests:
-        lines.append("# chart-testing values files found (test values sets):")
+        lines.append("# chart-testing values files found (each is a values set named ci/<file>):")
         lines += [f"#   {t}" for t in tests]
     return "\n".join(lines) + "\n"
 
 
 def files(found: Findings, chartship_version: str, port: int = 5000) -> dict[str, str]:
-    """Repository path -> content of every file ``chartship init`` writes (lockstep versioning)."""
-    assert found.versioning == LOCKSTEP
-    out = {"invoke.yaml": config_text(found, port), "version": f"{found.version}\n",
-           "tag-templates/version-tag-template": "{VERSION}\n", "tag-templates/latest-tag-template": "latest\n"}
+    """Repository path -> content of every file ``chartship init`` writes (a ``version`` file only for lockstep)."""
+    out = {"invoke.yaml": config_text(found, port)}
+    if found.versioning == LOCKSTEP:
+        out["version"] = f"{found.version}\n"
+    out.update({"tag-templates/version-tag-template": "{VERSION}\n", "tag-templates/latest-tag-template": "latest\n"})
     out.update({dest: template(name) for dest, name in TEMPLATES.items()})
     out[PIN_FILE] = ("# The chartship version this repository is checked with (CI installs it from here).\n"
                      "# A path, a git URL (git+https://HOST/ORG/chartship@vX.Y.Z) or an index version; upgrade by\n"

@@ -22,7 +22,7 @@ from chartship.report import note
 from chartship.settings import Signing
 from chartship.tools import git
 from chartship.version import dev as devmod
-from chartship.version import sync, versionfile
+from chartship.version import sync, versioning
 from chartship.version import tags as tagsmod
 from chartship.version.dev import DevBuild
 from chartship.version.semver import SemVer
@@ -30,25 +30,28 @@ from chartship.version.semver import SemVer
 
 @dataclass(frozen=True)
 class BuildResult:
-    version: str
+    version: str  # the version of every chart built, or "per-chart" when they differ
     dest: Path
     entries: list[package.Entry]
     lint: lint.Report | None
     reused: bool = False
 
 
-def require_versions_in_step(cfg: Config, all_charts: Sequence[chartmod.Chart]) -> SemVer:
-    v = versionfile.read_version(cfg.version_file)
-    mismatches = sync.check(cfg, v, list(all_charts))
+def require_versions_in_step(cfg: Config, all_charts: Sequence[chartmod.Chart]) -> dict[str, SemVer]:
+    """chart name -> the version it is released as; refuses when a managed Chart.yaml field is out of step."""
+    lockstep = versioning.lockstep_version(cfg, all_charts)
+    mismatches = sync.check(cfg, lockstep, list(all_charts))
     if mismatches:
         first = mismatches[0]
         more = f" (and {len(mismatches) - 1} more)" if len(mismatches) > 1 else ""
+        says = f"version file says {lockstep}" if versioning.in_lockstep(cfg, first.chart) and lockstep is not None \
+            else f"{first.chart}'s own version is {first.expected}"
         raise VersionError(
-            f"version file says {v} but {first.file} {first.field} is {str(first.found)[:60]!r}"
+            f"{says} but {first.file} {first.field} is {str(first.found)[:60]!r}"
             f"{'...' if len(str(first.found)) > 60 else ''}{more}; "
             "run `invoke version.sync` (see `invoke version.check`)"
         )
-    return v
+    return {c.name: versioning.version_of(cfg, c, lockstep) for c in all_charts}
 
 
 def build(cfg: Config, all_charts: Sequence[chartmod.Chart], names: Sequence[str], jobs: int, latest: bool = False,
@@ -58,13 +61,19 @@ def build(cfg: Config, all_charts: Sequence[chartmod.Chart], names: Sequence[str
     these packages (same inputs), nothing is built and those are returned (``reused``). ``signing``:
     write a provenance file beside each package (:mod:`chartship.build.sign`). ``dev``: package the
     branch build ``<version>-<branch>.<run>`` (set only in the temporary copy)."""
-    v = require_versions_in_step(cfg, all_charts)
+    versions = require_versions_in_step(cfg, all_charts)
     if dev is not None:
         refuse_dev_latest(cfg, dev, latest)
-        v = dev.version
-    tags = devmod.tags(cfg, dev) if dev is not None else tagsmod.current_tags(cfg, v)
+        versions = {name: dev.version for name in versions}
+        dev_tags = devmod.tags(cfg, dev)
+        tags = {name: dev_tags for name in names}
+    else:
+        ctx = tagsmod.checkout_context(cfg)
+        tags = {name: tagsmod.tags(cfg, versions[name], ctx) for name in names}
+    chosen = {str(versions[name]) for name in names}
+    v = chosen.pop() if len(chosen) == 1 else "per-chart"
     kinds = ["version", "latest"] if latest else ["version"]
-    names_for = {c.name: {k: package.file_name(cfg, c.name, tags[k], str(v)) for k in kinds}
+    names_for = {c.name: {k: package.file_name(cfg, c.name, tags[c.name][k], str(versions[c.name])) for k in kinds}
                  for c in all_charts if c.name in names}
     seen: dict[str, str] = {}
     for chart, files in names_for.items():
@@ -77,20 +86,20 @@ def build(cfg: Config, all_charts: Sequence[chartmod.Chart], names: Sequence[str
     times = cache.epochs(cfg, all_charts, names)
     if signing is not None:
         sign.check_settings(signing)
-    key = cache.inputs_key(cfg, all_charts, names, {"tags": tags, "files": names_for, "version": str(v),
+    key = cache.inputs_key(cfg, all_charts, names, {"tags": tags, "files": names_for, "version": v,
                                                     "sign": signing.key if signing else ""}, times)
     previous = cache.reusable(cfg.dist_dir, key, run_lint)
     if previous is not None:
-        return BuildResult(str(v), cfg.dist_dir, previous, None, reused=True)
+        return BuildResult(v, cfg.dist_dir, previous, None, reused=True)
     dest = dest or cfg.dist_dir
-    with workspace.prepare(cfg, all_charts, names, jobs, target, environ, v if dev is not None else None) as ws:
+    with workspace.prepare(cfg, all_charts, names, jobs, target, environ, dev.version if dev is not None else None) as ws:
         for name in names:
             problem = ws.problem(name)
             if problem is not None:
                 raise problem
         report = lint.run(cfg, all_charts, names, jobs, target, environ, ws) if run_lint else None
         if report is not None and not report.ok:
-            return BuildResult(str(v), dest, [], report)
+            return BuildResult(v, dest, [], report)
         dest.parent.mkdir(parents=True, exist_ok=True)
         staging = Path(tempfile.mkdtemp(prefix=".charts-staging-", dir=dest.parent))
         try:
@@ -103,7 +112,7 @@ def build(cfg: Config, all_charts: Sequence[chartmod.Chart], names: Sequence[str
             cache.record(dest, key, linted=run_lint)
         finally:
             shutil.rmtree(staging, ignore_errors=True)
-    return BuildResult(str(v), dest, entries, report)
+    return BuildResult(v, dest, entries, report)
 
 
 def shallow_note(cfg: Config, charts: Sequence[chartmod.Chart]) -> None:
@@ -116,7 +125,7 @@ def shallow_note(cfg: Config, charts: Sequence[chartmod.Chart]) -> None:
 
 
 def _package_all(cfg: Config, ws: workspace.Workspace, names: Sequence[str], names_for: dict[str, dict[str, str]],
-                 tags: dict[str, str], staging: Path, jobs: int, times: dict[str, int]) -> list[package.Entry]:
+                 tags: dict[str, dict[str, str]], staging: Path, jobs: int, times: dict[str, int]) -> list[package.Entry]:
     """Package the charts in parallel (``jobs`` helm processes); entries come back in ``names`` order."""
 
     def one(name: str) -> list[package.Entry]:
@@ -129,7 +138,7 @@ def _package_all(cfg: Config, ws: workspace.Workspace, names: Sequence[str], nam
         for kind, file in names_for[name].items():
             out = staging / file
             package.repack(raw, out, epoch)
-            made.append(package.Entry(file=file, chart=name, version=c.version, tag=tags[kind], kind=kind,
+            made.append(package.Entry(file=file, chart=name, version=c.version, tag=tags[name][kind], kind=kind,
                                       sha256=package.sha256(out), path=(DIST_DIR / file).as_posix()))
         shutil.rmtree(raw_dir)
         return made

@@ -137,28 +137,55 @@ def copy_charts(cfg: Config, dest: Path, needed: Iterable[str], skip: Skip) -> C
         chart = parts.parts[0]
         label = f"{base_rel.as_posix()}/{rel}"
         policy = cfg.chart_settings(chart).content_policy
-        src, out = src_base / rel, out_base / rel
-        try:
-            mode = os.lstat(src).st_mode
-        except FileNotFoundError:
-            continue  # tracked but deleted in the working tree: git would not check it out as it is now
-        except OSError as exc:
-            result.add(chart, f"{label}: cannot be read ({exc.strerror}); fix its permissions or remove it")
-            continue
-        if stat.S_ISDIR(mode):
-            out.mkdir(parents=True, exist_ok=True)
-            continue
-        if stat.S_ISLNK(mode):
-            problem = _link(src, out, label, chart, src_base / chart, policy)
-        elif stat.S_ISREG(mode):
-            problem = _copy_regular(src, out, label, chart, policy)
-        else:
-            problem = f"{label}: {_kind(mode)}; {RULE}: remove it"
+        problem = _copy_entry(src_base / rel, out_base / rel, label, chart, src_base / chart, policy)
         if problem:
             result.add(chart, problem)
     if listed is not None:
         _untracked(cfg, base_rel, set(needed), skip, out_base, result)
     return result
+
+
+def _copy_entry(src: Path, out: Path, label: str, chart: str, chart_dir: Path,
+                policy: policymod.ContentPolicy) -> str | None:
+    """One listed entry (folder, link or file) into the copy; a problem message when the policy refuses it."""
+    try:
+        mode = os.lstat(src).st_mode
+    except FileNotFoundError:
+        return None  # tracked but deleted in the working tree: git would not check it out as it is now
+    except OSError as exc:
+        return f"{label}: cannot be read ({exc.strerror}); fix its permissions or remove it"
+    if stat.S_ISDIR(mode):
+        out.mkdir(parents=True, exist_ok=True)
+        return None
+    if stat.S_ISLNK(mode):
+        return _link(src, out, label, chart, chart_dir, policy)
+    if stat.S_ISREG(mode):
+        return _copy_regular(src, out, label, chart, policy)
+    return f"{label}: {_kind(mode)}; {RULE}: remove it"
+
+
+def copy_folder(cfg: Config, dest: Path, rel: str, user: str) -> list[str]:
+    """A chart folder outside the charts folder (``rel``, repository-relative) that ``user`` depends on
+    through file://: copied to the same place under ``dest`` with ``user``'s content policy (git-tracked
+    files only in a work tree; links may not leave that folder)."""
+    src_base, out_base = cfg.root / rel, dest / rel
+    listed = git.tracked_files(cfg.root, rel)
+    if listed is None:
+        rels = list(_walk(src_base)) if src_base.is_dir() else []
+    else:
+        rels = [PurePosixPath(p).relative_to(rel).as_posix() for p in listed if PurePosixPath(p) != PurePosixPath(rel)]
+        if not rels and (src_base / "Chart.yaml").is_file():
+            return [f"{rel}: not tracked by git (the file:// dependency of {user}), and chartship builds exactly the "
+                    f"files git would check out; `git add {rel}` (and commit it)"]
+    policy = cfg.chart_settings(user).content_policy
+    problems = []
+    for sub in rels:
+        if any(p in (".git", "tmpcharts") for p in PurePosixPath(sub).parts):
+            continue
+        problem = _copy_entry(src_base / sub, out_base / sub, f"{rel}/{sub}", user, src_base, policy)
+        if problem:
+            problems.append(problem)
+    return problems
 
 
 def _untracked(cfg: Config, base_rel: PurePosixPath, needed: set[str], skip: Skip, out_base: Path, result: Copied) -> None:

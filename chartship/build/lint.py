@@ -125,6 +125,8 @@ def run(cfg: Config, all_charts: Sequence[chartmod.Chart], names: Sequence[str],
             c = ws.chart(name)
             for problem in chart_yaml_problems(c):
                 report.charts[name]["chart.yaml"].fail(problem)
+            report.charts[name]["chart.yaml"].messages.extend(
+                f"warning: {w}" for w in values.unmatched(cfg, c.path, ws.source[name].rel))
             sets = values.values_sets(cfg, c.path)
             submit(name, "schema", _schema, ws, name, sets)
             failure = ws.problem(name)
@@ -132,6 +134,7 @@ def run(cfg: Config, all_charts: Sequence[chartmod.Chart], names: Sequence[str],
                 report.charts[name]["prepare"].fail(str(failure))
                 report.charts[name]["helm-lint"] = Outcome(status=SKIPPED, messages=["prepare failed"])
                 continue
+            report.charts[name]["helm-lint"].messages.append(f"values sets: {', '.join(s.name for s in sets)}")
             for vs in sets:
                 submit(name, "helm-lint", _helm_lint, cfg, c, ws.source[name].rel, vs)
         for name, check, future in tasks:

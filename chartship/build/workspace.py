@@ -18,12 +18,13 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
-from chartship.build import content, package, patches
+from chartship.build import content, package, patches, vendored
 from chartship.build.graph import SubchartFailed, run_graph
 from chartship.charts import chart as chartmod
 from chartship.config import PATCHES_DIR, Config
 from chartship.errors import ChartError, ChartshipError, ToolError
 from chartship.registry import authfile, credentials, oci
+from chartship.tools.helmerrors import DependencyError, HelmError
 from chartship.version import sync
 from chartship.version.semver import SemVer
 
@@ -75,32 +76,63 @@ class Deps:
             self._login.close()
 
 
+def _local_archives(charts_dir: Path, name: str) -> list[Path]:
+    """Archives of the chart ``name`` in ``charts_dir`` (``name-<semver>.tgz``, not ``name-other-1.0.0.tgz``)."""
+    found = []
+    for archive in sorted(charts_dir.glob(f"{name}-*.tgz")):
+        rest = archive.name[len(name) + 1:-len(".tgz")]
+        if rest[:1].isdigit() and vendored.satisfies(rest, None):
+            found.append(archive)
+    return found
+
+
+def _missing_error(c: chartmod.Chart, plan: vendored.Plan, reason: str) -> ChartError:
+    what = "; ".join(f"{d.name} {d.version or '*'} from {d.repository or '(no repository)'}: {why}"
+                     for d, why in plan.missing)
+    return ChartError(f"{c.rel}: dependency {what}; and helm could not fetch it ({reason}). Fix: put the chart "
+                      f"under {c.rel}/charts/ (`invoke helm.deps --chart {c.name}` where the repository is reachable, "
+                      "then commit the archive and Chart.lock), or correct the version in Chart.yaml")
+
+
 def build_one(cfg: Config, c: chartmod.Chart, source_root: Path, deps: Deps, lock: threading.Lock) -> None:
-    """``helm dependency build`` for one chart, then make its file:// archives reproducible."""
+    """A chart's dependencies: when every non-file:// one is vendored (under charts/, satisfying Chart.yaml
+    and Chart.lock) they are used as they are and file:// subcharts are packaged from the (prepared) working
+    tree; otherwise ``helm dependency build`` runs (it also checks Chart.lock against Chart.yaml).
+    file:// archives are then made reproducible."""
     if not c.dependencies:
         return
     for dep in c.dependencies:
         if dep.local_path is not None and not (c.path / dep.local_path / "Chart.yaml").is_file():
             raise ChartError(f"{c.where}: dependency {dep.name!r} points to {dep.repository}, which has no Chart.yaml; "
                              "fix the repository path")
-    with lock:  # one login at a time
-        env, plain_http = deps.env_for(c)
-    had_lock = (c.path / "Chart.lock").exists()
-    refresh = any(d.repository.startswith(("http://", "https://")) for d in c.dependencies)
-    try:
-        cfg.helm.dependency_build(c.path, c.rel, env=env, plain_http=plain_http, refresh=refresh)
-    except ToolError:
-        _blame_subchart(cfg, c)
-        raise
-    if not had_lock:
-        (c.path / "Chart.lock").unlink(missing_ok=True)  # helm wrote one with a time stamp; it was not there before
-    for dep in c.dependencies:
-        if dep.local_path is None:
-            continue
-        sub_dir = (c.path / dep.local_path).resolve()
+    plan = vendored.plan(c)
+    local = [d for d in c.dependencies if d.local_path is not None]
+    if plan.complete and plan.vendored:  # nothing to fetch: helm dependency build would try to download them all
+        (c.path / "charts").mkdir(exist_ok=True)
+        for dep in local:
+            for stale in _local_archives(c.path / "charts", dep.name):
+                stale.unlink()
+            cfg.helm.package((c.path / str(dep.local_path)).resolve(), c.path / "charts", f"{c.rel}: {dep.name}")
+    else:
+        with lock:  # one login at a time
+            env, plain_http = deps.env_for(c)
+        had_lock = (c.path / "Chart.lock").exists()
+        refresh = any(d.repository.startswith(("http://", "https://")) for d, _why in plan.missing)
+        try:
+            cfg.helm.dependency_build(c.path, c.rel, env=env, plain_http=plain_http, refresh=refresh)
+        except ToolError as exc:
+            _blame_subchart(cfg, c)
+            if not isinstance(exc, HelmError) or not plan.missing:
+                raise
+            stale_lock = isinstance(exc, DependencyError) and "Chart.lock is out of date" in str(exc)
+            raise _missing_error(c, plan, str(exc) if stale_lock else exc.reason.removeprefix("Error: ")) from None
+        if not had_lock:
+            (c.path / "Chart.lock").unlink(missing_ok=True)  # helm wrote one with a time stamp; it was not there before
+    for dep in local:
+        sub_dir = (c.path / str(dep.local_path)).resolve()
         rel = sub_dir.relative_to(source_root).as_posix() if sub_dir.is_relative_to(source_root) else str(sub_dir)
         epoch = package.source_epoch(cfg.root, [rel, f"{PATCHES_DIR}/{sub_dir.name}"])
-        for archive in sorted((c.path / "charts").glob(f"{dep.name}-*.tgz")):
+        for archive in _local_archives(c.path / "charts", dep.name):
             package.repack(archive, archive, epoch)
 
 
@@ -133,15 +165,17 @@ def build_dependencies(cfg: Config, charts: Sequence[chartmod.Chart], all_charts
 
 
 def _skip(charts: Sequence[chartmod.Chart]) -> content.Skip:
-    """Skip archives of declared dependencies (rebuilt from Chart.yaml/Chart.lock) and helm's scratch folders."""
-    owned = {c.name: {d.name for d in c.dependencies} for c in charts if c.dependencies}
+    """Skip archives of file:// dependencies (always packaged again from the working tree, so a stale archive
+    never decides) and helm's scratch folders. Vendored copies of other dependencies are kept."""
+    owned = {c.name: {d.name for d in c.dependencies if d.local_path is not None} for c in charts if c.dependencies}
 
     def skip(rel: PurePosixPath) -> bool:
         parts = rel.parts
         if any(p in (".git", "tmpcharts") for p in parts[:-1]) or parts[-1] == ".git":
             return True
         deps = owned.get(parts[0]) if len(parts) == 3 and parts[1] == "charts" else None
-        return bool(deps) and parts[2].endswith(".tgz") and any(parts[2].startswith(f"{d}-") for d in deps or ())
+        return bool(deps) and parts[2].endswith(".tgz") and any(
+            parts[2].startswith(f"{d}-") and parts[2][len(d) + 1:][:1].isdigit() for d in deps or ())
 
     return skip
 
@@ -163,13 +197,24 @@ class Workspace:
         return result if isinstance(result, ChartshipError) else None
 
 
-def _check_local_paths(cfg: Config, charts: Sequence[chartmod.Chart]) -> None:
+def _check_local_paths(cfg: Config, charts: Sequence[chartmod.Chart]) -> dict[str, str]:
+    """file:// dependencies must stay inside the repository; returns those outside the charts folder
+    (repository-relative folder -> the chart that uses it), which the temp copy then carries at the
+    same place, under the content policy."""
+    root = cfg.root.resolve()
     base = (cfg.root / cfg.charts_dir).resolve()
+    outside: dict[str, str] = {}
     for c in charts:
         for dep in c.dependencies:
-            if dep.local_path is not None and not (c.path / dep.local_path).resolve().is_relative_to(base):
-                raise ChartError(f"{c.where}: dependency {dep.name!r} ({dep.repository}) is outside {cfg.charts_dir}/; "
-                                 f"chartship builds from a copy of {cfg.charts_dir}/, so move the chart under it")
+            if dep.local_path is None:
+                continue
+            target = (c.path / dep.local_path).resolve()
+            if not target.is_relative_to(root):
+                raise ChartError(f"{c.where}: dependency {dep.name!r} ({dep.repository}) is outside the repository; "
+                                 "chartship builds from a copy of the repository, so move the chart into it")
+            if not target.is_relative_to(base):
+                outside.setdefault(target.relative_to(root).as_posix(), c.name)
+    return outside
 
 
 def _patch(cfg: Config, c: chartmod.Chart, root: Path) -> list[str]:
@@ -203,10 +248,13 @@ def prepare(cfg: Config, all_charts: Sequence[chartmod.Chart], names: Sequence[s
     copies, and build dependencies for ``names`` and the subcharts they use. Per-chart problems are kept
     in ``Workspace.prepared``."""
     needed = closure(all_charts, names)
-    _check_local_paths(cfg, needed)
+    outside = _check_local_paths(cfg, needed)
     with tempfile.TemporaryDirectory(prefix="chartship-") as tmp:
         root = Path(tmp)
         copied = content.copy_charts(cfg, root, [c.name for c in needed], _skip(all_charts))
+        for rel, user in outside.items():  # file:// charts elsewhere in the repository, at the same relative place
+            for problem in content.copy_folder(cfg, root, rel, user):
+                copied.add(user, problem)
         copies = [_copied(c, root / cfg.charts_dir / c.name, root) for c in all_charts]
         ws = Workspace(root, cfg, copies, {c.name: c for c in all_charts})
         failed: dict[str, ChartshipError] = {c.name: e for c in needed if (e := copied.error(c.name)) is not None}

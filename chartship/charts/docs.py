@@ -220,7 +220,8 @@ def render_readme(chart_dir: Path, target: Target | str = DEFAULT_TARGET,
     else:
         out += ["This chart has no values.", ""]
 
-    envs = valuesmod.values_sets(_DEFAULT_ENVS if environments is None else environments, chart_dir)[1:]
+    envs = [s for s in valuesmod.values_sets(_DEFAULT_ENVS if environments is None else environments, chart_dir)[1:]
+            if not s.name.startswith(f"{valuesmod.CI_DIR}/")]  # ci/*-values.yaml are test inputs, not examples
     out += ["## Examples", ""]
     if envs:
         out += ["The chart ships one values file per environment. Unpack the chart to use them:", ""]

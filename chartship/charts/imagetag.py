@@ -28,11 +28,28 @@ def check_tag(tag: str) -> str:
     return tag
 
 
-def _node(data: Any, key: str, where: str) -> Any:
+IMAGE_FIELDS = ("repository", "tag", "registry", "digest")
+
+
+def image_keys(data: Any, prefix: str = "", depth: int = 0) -> list[str]:
+    """Values paths of the image mappings in ``data`` (mappings with a repository or tag)."""
+    if not isinstance(data, dict) or depth > 5:
+        return []
+    found = [prefix] if prefix and ("repository" in data or "tag" in data) else []
+    for k, v in data.items():
+        if isinstance(v, dict):
+            found += image_keys(v, f"{prefix}.{k}" if prefix else str(k), depth + 1)
+    return found
+
+
+def image_node(data: Any, key: str, where: str) -> Any:
     node = data
     for part in key.split("."):
         if not isinstance(node, dict) or part not in node:
-            raise ChartError(f"{where}: has no `{key}` mapping; pass --key with the image values path, e.g. core-pipeline.image")
+            known = image_keys(data)
+            hint = (f"pass --key with one of its image mappings: {', '.join(known[:6])}" if known
+                    else "it has no image mapping (repository/tag), so there is nothing to pin")
+            raise ChartError(f"{where}: has no `{key}` mapping; {hint}")
         node = node[part]
     if not isinstance(node, dict):
         raise ChartError(f"{where}: `{key}` is not a mapping with repository/tag")
@@ -44,7 +61,7 @@ def set_tag(chart: Chart, tag: str, key: str = "image", dry_run: bool = False) -
     path = chart.path / "values.yaml"
     where = f"{chart.rel}/values.yaml"
     text, data = yamlio.load_file(path, where, ChartError)
-    node = _node(data, key, where)
+    node = image_node(data, key, where)
     found = None if node.get("tag") is None else str(node.get("tag"))
     if "tag" in node:
         line, col = node.lc.value("tag")
@@ -57,7 +74,7 @@ def set_tag(chart: Chart, tag: str, key: str = "image", dry_run: bool = False) -
         lines = text.splitlines(keepends=True)
         lines.insert(int(line) + 1, " " * int(col) + f'tag: "{tag}"\n')
         new = "".join(lines)
-    after = _node(yamlio.loads(new, where, ChartError), key, where)
+    after = image_node(yamlio.loads(new, where, ChartError), key, where)
     if str(after.get("tag")) != tag:
         raise ChartError(f"{where}: could not set {key}.tag safely; edit it by hand")
     if not dry_run and new != text:
@@ -71,20 +88,3 @@ def _needs_quotes(tag: str) -> bool:
     from ruamel.yaml import YAML
 
     return not isinstance(YAML(typ="safe", pure=True).load(f"x: {tag}")["x"], str)
-
-
-def release_values(chart: Chart, tag: str, repository: str | None, key: str = "image") -> str:
-    """YAML text for values.release.yaml pinning ``<key>.tag`` (and repository)."""
-    where = f"{chart.rel}/values.yaml"
-    _text, data = yamlio.load_file(chart.path / "values.yaml", where, ChartError)
-    _node(data, key, where)
-    parts = key.split(".")
-    lines = [f"# Release values for {chart.name}: pin the image published for this release.",
-             f"# helm install {chart.name} oci://<registry>/{chart.name} --version <chart version> -f values.release.yaml"]
-    for depth, part in enumerate(parts):
-        lines.append("  " * depth + f"{part}:")
-    indent = "  " * len(parts)
-    if repository:
-        lines.append(f'{indent}repository: "{repository}"')
-    lines.append(f'{indent}tag: "{tag}"')
-    return "\n".join(lines) + "\n"

@@ -16,6 +16,7 @@ from chartship.errors import ChartError, ConfigError
 SCHEMA_FILE = "values.schema.json"
 DEFAULTS = "defaults"
 TEST = "test"
+CI_DIR = "ci"  # chart-testing's ci/*-values.yaml: one values set each, named ci/<file>
 TEST_VALUES = "values-test.yaml"  # the cluster test's values; a set of its own unless an environment uses it
 
 
@@ -37,7 +38,8 @@ Environments = Mapping[str, Sequence[str]]
 def values_sets(cfg: Config | Environments, chart_dir: Path) -> list[ValuesSet]:
     """Every values set of the chart at ``chart_dir``: the defaults (values.yaml alone), then each
     configured environment with at least one of its files in this chart (just the files present), then
-    ``test`` (values-test.yaml) when the chart has one that no environment uses."""
+    ``test`` (values-test.yaml) when the chart has one that no environment uses, then one set per
+    chart-testing ``ci/*-values.yaml`` file, named ``ci/<file>``."""
     environments = cfg.environments if isinstance(cfg, Config) else cfg
     result = [ValuesSet(DEFAULTS, ())]
     for env, files in environments.items():
@@ -47,7 +49,24 @@ def values_sets(cfg: Config | Environments, chart_dir: Path) -> list[ValuesSet]:
     used = {f for s in result for f in s.files}
     if (chart_dir / TEST_VALUES).is_file() and TEST_VALUES not in used:
         result.append(ValuesSet(TEST if all(s.name != TEST for s in result) else TEST_VALUES, (TEST_VALUES,)))
+    for ci_file in sorted((chart_dir / CI_DIR).glob("*-values.yaml")):  # chart-testing's convention
+        result.append(ValuesSet(f"{CI_DIR}/{ci_file.name}", (f"{CI_DIR}/{ci_file.name}",)))
     return result
+
+
+def unmatched(cfg: Config | Environments, chart_dir: Path, rel: str) -> list[str]:
+    """Warnings for ``values-<name>.yaml`` files of the chart that no environment (and no test set) uses:
+    they would be silently ignored, so each names the file and the config key to add it to."""
+    environments = cfg.environments if isinstance(cfg, Config) else cfg
+    used = {f for files in environments.values() for f in files} | {TEST_VALUES}
+    warnings = []
+    for f in sorted([*chart_dir.glob("values-*.yaml"), *chart_dir.glob("values-*.yml")]):
+        if f.name not in used:
+            env = f.stem.removeprefix("values-")
+            warnings.append(f"{rel}/{f.name} matches no environment, so nothing lints, validates or tests it; "
+                            f"add it to chartship.environments.<env> in invoke.yaml (for example "
+                            f"`environments: {{{env}: [{f.name}]}}`)")
+    return warnings
 
 
 def values_set(cfg: Config, chart_dir: Path, name: str) -> ValuesSet:

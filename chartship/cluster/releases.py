@@ -21,7 +21,7 @@ from chartship.pagestarget import PagesTarget
 from chartship.publish import push
 from chartship.registry import credentials
 from chartship.tools.helm import HelmError
-from chartship.version import semver, versionfile
+from chartship.version import semver, versioning
 
 SOURCES = ("local", "oci")
 
@@ -60,7 +60,7 @@ def chart_source(cfg: Config, chart: chartmod.Chart, source: str, wanted: str | 
     if verify_keyring is not None and source != "oci":
         raise ConfigError("--verify checks the provenance of a published chart: add --source oci (a chart in the "
                           "working tree is not signed)")
-    current = str(versionfile.read_version(cfg.version_file))
+    current = str(versioning.versions(cfg, [chart])[chart.name])
     if source == "local":
         if wanted not in (None, "", "latest", current):
             raise ConfigError(f"--version {wanted}: the working tree holds {current}; use --source oci for other versions")
@@ -140,10 +140,29 @@ def rollback(cfg: Config, place: Place, revision: int | None = None, timeout: st
 
 
 def status(cfg: Config, place: Place) -> dict[str, Any]:
+    """helm status -o json; helm 4 leaves out the chart, so ``chart_ref``/``app_version`` come from the last revision."""
     try:
-        return dict(cfg.helm.status(place.release, place.namespace, place.kube_context, place.env).data)
+        out = dict(cfg.helm.status(place.release, place.namespace, place.kube_context, place.env).data)
     except HelmError as exc:
         raise _failed("status of", place, exc) from None
+    metadata = (out.get("chart") or {}).get("metadata") or {}
+    if metadata.get("name") and metadata.get("version"):
+        out.setdefault("chart_ref", f"{metadata['name']}-{metadata['version']}")
+        out.setdefault("app_version", metadata.get("appVersion"))
+    else:
+        last = last_revision(cfg, place) or {}
+        out.setdefault("chart_ref", last.get("chart"))
+        out.setdefault("app_version", last.get("app_version"))
+    return out
+
+
+def status_line(data: dict[str, Any]) -> str:
+    """One line for people: release, status, revision, namespace, chart, app version, last deployed."""
+    info = data.get("info") or {}
+    chart = data.get("chart_ref") or "(chart unknown)"
+    app = f", app {data['app_version']}" if data.get("app_version") else ""
+    return (f"{data.get('name')}: {info.get('status')} revision {data.get('version')} in {data.get('namespace')} "
+            f"(chart {chart}{app}, updated {info.get('last_deployed')})")
 
 
 def history(cfg: Config, place: Place) -> list[dict[str, Any]]:

@@ -1,5 +1,6 @@
-"""Hook ``version-bump-required``: when files of a chart change, the version file must
-be greater (semver) than at the base commit.
+"""Hook ``version-bump-required``: when files of a chart change, its version must be greater
+(semver) than at the base commit: the version file for the charts of the lockstep set, the
+chart's own Chart.yaml ``version`` for a chart of its own (per-chart, or ``versioning: own``).
 
 Staged mode (pre-commit): the files staged for the commit, against ``HEAD``.
 CI mode (``--base REF``): the files changed between the merge-base of ``REF`` and
@@ -12,8 +13,12 @@ from __future__ import annotations
 import argparse
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from chartship.hooks import common
+
+if TYPE_CHECKING:
+    from chartship.config import Config
 
 
 def _suggest(current: str) -> str:
@@ -23,9 +28,8 @@ def _suggest(current: str) -> str:
 def check(root: Path, base: str | None) -> int:
     from chartship import config as cfgmod
     from chartship import report
-    from chartship.errors import ConfigError, VersionError
+    from chartship.errors import ConfigError
     from chartship.tools import git
-    from chartship.version import semver, versionfile
 
     cfg = cfgmod.load(root)
     if base:
@@ -46,29 +50,76 @@ def check(root: Path, base: str | None) -> int:
     changed = common.files_by_chart(cfg, files)
     if not changed:
         return 0
-    old_text = git.file_at(root, against, versionfile.VERSION_FILE)
+    from chartship.version import versioning
+
+    lockstep = {d: f for d, f in changed.items() if versioning.in_lockstep(cfg, d.name)}
+    problems = [p for d, f in changed.items() if d not in lockstep for p in _own_problem(cfg, d, f, against, label)]
+    if lockstep:
+        problems += _lockstep_problem(cfg, lockstep, against, label)
+    for line in problems:
+        report.error(line)
+    return 1 if problems else 0
+
+
+def _changed(cfg: Config, changed: dict[Path, list[str]]) -> tuple[str, str]:
+    """(the chart folders, an example file and how many more) for a message."""
+    first_dir, first_files = next(iter(changed.items()))
+    more = sum(len(v) for v in changed.values()) - 1
+    example = f"{common.rel(cfg, first_dir)}/{first_files[0]}{f' and {more} more file(s)' if more else ''}"
+    return ", ".join(common.rel(cfg, d) for d in changed), example
+
+
+def _lockstep_problem(cfg: Config, changed: dict[Path, list[str]], against: str, label: str) -> list[str]:
+    from chartship import report
+    from chartship.errors import VersionError
+    from chartship.tools import git
+    from chartship.version import semver, versionfile
+
+    old_text = git.file_at(cfg.root, against, versionfile.VERSION_FILE)
     if old_text is None:
         report.note(f"version-bump-required: {label} has no {versionfile.VERSION_FILE} file, so there is nothing to compare with")
-        return 0
+        return []
     try:
         old = semver.parse(old_text.strip(), f"{versionfile.VERSION_FILE} at {label}")
     except VersionError as exc:
         report.note(f"version-bump-required: cannot compare ({exc})")
-        return 0
+        return []
     current = versionfile.read_version(cfg.version_file)
     if current > old:
-        return 0
-    first_dir, first_files = next(iter(changed.items()))
-    example = f"{common.rel(cfg, first_dir)}/{first_files[0]}"
-    more = sum(len(v) for v in changed.values()) - 1
-    names = ", ".join(common.rel(cfg, d) for d in changed)
+        return []
+    names, example = _changed(cfg, changed)
     relation = "the same as" if current.same_precedence(old) else "lower than"
-    report.error(
-        f"{names} changed ({example}{f' and {more} more file(s)' if more else ''}) but version {current} is {relation} "
-        f"{old} at {label}; bump it: `invoke version.bump --part {_suggest(str(current))}` (or --part patch/minor/major), "
-        f"then stage {versionfile.VERSION_FILE} and the Chart.yaml files"
-    )
-    return 1
+    return [f"{names} changed ({example}) but version {current} is {relation} "
+            f"{old} at {label}; bump it: `invoke version.bump --part {_suggest(str(current))}` (or --part patch/minor/major), "
+            f"then stage {versionfile.VERSION_FILE} and the Chart.yaml files"]
+
+
+def _own_problem(cfg: Config, chart_dir: Path, files: list[str], against: str, label: str) -> list[str]:
+    """A chart that keeps its own version: its Chart.yaml version must be above the one at ``against``."""
+    from chartship import report, yamlio
+    from chartship.charts import chart as chartmod
+    from chartship.errors import ChartError, VersionError
+    from chartship.tools import git
+    from chartship.version import semver, versioning
+
+    rel = common.rel(cfg, chart_dir)
+    old_text = git.file_at(cfg.root, against, f"{rel}/Chart.yaml")
+    if old_text is None:
+        return []  # a new chart: nothing to compare with
+    try:
+        old_data = yamlio.loads(old_text, f"{rel}/Chart.yaml at {label}", ChartError)
+        old = semver.parse(str(old_data["version"]), f"{rel}/Chart.yaml version at {label}")
+    except (ChartError, VersionError, KeyError, TypeError) as exc:
+        report.note(f"version-bump-required: cannot compare {rel} ({exc})")
+        return []
+    current = versioning.own_version(chartmod.read_chart(chart_dir, cfg.root))
+    if current > old:
+        return []
+    _names, example = _changed(cfg, {chart_dir: files})
+    relation = "the same as" if current.same_precedence(old) else "lower than"
+    return [f"{rel} changed ({example}) but its version {current} is {relation} {old} at {label}; bump it: "
+            f"`invoke version.bump --chart {chart_dir.name} --part {_suggest(str(current))}` (or --part patch/minor/major), "
+            f"then stage {rel}/Chart.yaml"]
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -1,6 +1,6 @@
-"""Hook ``version-sync``: the version file equals every Chart.yaml ``version``, the
-``appVersion`` of charts whose appVersion follows it, and the ``version`` of file://
-dependencies on charts of this repository. ``--fix`` writes them (like ``invoke version.sync``).
+"""Hook ``version-sync``: the version file equals the Chart.yaml ``version`` of every chart in
+the lockstep set and the ``version`` of their file:// dependencies on each other; an
+``appVersion`` configured to follow equals its chart's version. ``--fix`` writes them (like ``invoke version.sync``).
 
 The check first asks :mod:`chartship.quickcheck`, which needs no YAML library and
 answers within a few milliseconds of the interpreter's start-up; only when it cannot
@@ -23,18 +23,22 @@ def check(root: Path, fix: bool) -> int:
     from chartship import report
     from chartship.charts import chart
     from chartship.version import sync as syncmod
-    from chartship.version import versionfile
+    from chartship.version import versioning
 
     cfg = cfgmod.load(root)
-    v = versionfile.read_version(cfg.version_file)
     charts = chart.discover(cfg)
+    v = versioning.lockstep_version(cfg, charts)
     if fix:
-        for f in syncmod.sync(cfg, v, charts):
-            report.out(f"wrote {f.file}: {f.field} {f.found} -> {f.expected}")
+        changes = syncmod.sync(cfg, v, charts)
+        for f in changes:
+            report.out(f"wrote {f.file}: {f.field} {f.found or '(missing)'} -> {f.expected}")
+        for line in syncmod.warnings(cfg, changes, charts):
+            report.note(f"warning: {line}")
         return 0
     mismatches = syncmod.check(cfg, v, charts)
     for f in mismatches:
-        report.error(f"{f.file}: {f.field} is {f.found or '(missing)'} but the version file says {f.expected}")
+        truth = "the version file says" if versioning.in_lockstep(cfg, f.chart) else "the chart's own version is"
+        report.error(f"{f.file}: {f.field} is {f.found or '(missing)'} but {truth} {f.expected}")
     if mismatches:
         report.note("run `invoke version.sync` (or `chartship-version-sync --fix`) and stage the Chart.yaml files")
         return 1

@@ -27,8 +27,7 @@ from chartship.publish.push import Published
 from chartship.registry import credentials
 from chartship.settings import Signing
 from chartship.tools import registry_server
-from chartship.version import dev as devmod
-from chartship.version import semver, tags, versionfile
+from chartship.version import semver, versioning
 from chartship.version.dev import DevBuild
 
 NOTES_FILE = DIST_DIR.parent / "RELEASE_NOTES.md"
@@ -65,22 +64,24 @@ def publish(cfg: Config, target: Target, packages: Sequence[pushmod.Package], la
     registry that is not running says what it would do without starting it. With ``dev`` the packages
     must be that branch build, and its aliases (the dev alias, and latest only where allowed) move
     through the tag-safety rules. The tag templates are checked before anything is written."""
-    version = versionfile.read_version(cfg.version_file)
-    devmod.check_packages(packages, dev.version if dev else version, dev is not None)
+    tags_for = versioning.published_tags(cfg, packages, dev)  # each chart's own version, or the lockstep/dev one
     if isinstance(target, PagesTarget):  # a classic chart repository on a git branch
         from chartship.publish import pages
 
         return pages.publish(cfg, target, packages, latest, dry_run)
-    rendered = devmod.tags(cfg, dev) if dev else tags.publish_tags(cfg, version)
-    alias = rendered["latest"] if latest and dev is None else None
+    rendered = next(iter(tags_for.values()), {})
+
+    def alias(pkg: pushmod.Package) -> str | None:
+        return tags_for[pkg.chart]["latest"] if latest and dev is None else None
+
     dev_aliases = ([(rendered["dev"], False)] if "dev" in rendered else []) + ([(rendered["latest"], True)] if latest else [])
     if dry_run and local_registry_down(target):
-        return [o for pkg in packages for o in _unreachable(target, pkg, rendered["version"], alias)]
+        return [o for pkg in packages for o in _unreachable(target, pkg, tags_for[pkg.chart]["version"], alias(pkg))]
     ensure_local_registry(cfg, target)
     with credentials.session(cfg, target, login_helm=not dry_run) as s, \
             ThreadPoolExecutor(max_workers=max(1, min(cfg.jobs, len(packages)))) as pool:
-        done = pool.map(lambda pkg: pushmod.publish_one(s, pkg, rendered["version"], alias, force, dry_run,
-                                                       force_latest), packages)
+        done = pool.map(lambda pkg: pushmod.publish_one(s, pkg, tags_for[pkg.chart]["version"], alias(pkg), force,
+                                                       dry_run, force_latest), packages)
         outcomes = [o for outcomes in done for o in outcomes]
         if dev is not None and dev_aliases:
             outcomes += tagsafe.alias_packages(s, packages, outcomes, dev_aliases, cfg.latest_prereleases, dry_run)

@@ -7,8 +7,10 @@ import os
 import sys
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 from invoke.collection import Collection
+from invoke.tasks import Task
 
 from chartship.tasks import (
     cluster_tasks,
@@ -30,12 +32,19 @@ from chartship.tasks import (
     version_tasks,
 )
 
+# One meaning per short flag in every task (invoke would give each flag the first free letter of its
+# name, so -j was --jobs in helm.build and --json in helm.deploy). Flags not listed have no short form.
+SHORT_FLAGS = {"all": "a", "chart": "c", "dry_run": "d", "env": "e", "force": "f", "jobs": "j", "kube_context": "k",
+               "latest": "l", "namespace": "n", "output": "o", "plain_http": "p", "release": "r", "source": "s",
+               "target": "t", "version": "v"}
+
 
 def namespace(root: Path | None) -> Collection:
     """chartship's tasks. ``root`` is the repository (a tasks.py passes its own folder); None (the
     ``chartship`` command) finds it from the current folder when a task needs it."""
     _guard_invoke_yaml()
     _guard_flag_values()
+    _fixed_short_flags()
     ns = Collection()
     ns.add_collection(Collection.from_module(version_tasks, name="version"))
     ns.add_collection(Collection.from_module(tools_tasks, name="tools"))
@@ -72,6 +81,25 @@ def _merged(name: str, *modules: ModuleType) -> Collection:
         for task_obj in Collection.from_module(module).tasks.values():
             coll.add_task(task_obj)
     return coll
+
+
+def _fixed_short_flags() -> None:
+    """Give flags the short form of SHORT_FLAGS only (tasks are built with auto_shortflags=False)."""
+    if getattr(Task.arg_opts, "chartship", False):
+        return
+    original = Task.arg_opts
+
+    def arg_opts(self: Task[Any], name: str, default: str, taken_names: set[str]) -> dict[str, Any]:
+        opts = original(self, name, default, taken_names)
+        names = [n for n in opts["names"] if len(n) > 1]
+        letter = SHORT_FLAGS.get(name)
+        if letter and letter not in taken_names and name not in self.positional:
+            names.append(letter)
+        opts["names"] = names
+        return opts
+
+    arg_opts.chartship = True  # type: ignore[attr-defined]
+    Task.arg_opts = arg_opts  # type: ignore[method-assign]
 
 
 def _guard_invoke_yaml() -> None:

@@ -15,29 +15,33 @@ from chartship.tasks.reports import JUNIT_HELP, publish, rel_of
     "keep": "keep the created cluster afterwards (its KUBECONFIG is printed)",
     "chart": "only this chart (repeatable; default: every chart)",
     "target": "where to look for the previous published version (default: default_target)",
+    "timeout": "how long each install, upgrade, helm test and rollback may take (a duration such as 90s or 5m; "
+               "default 3m)",
     "json": "print the steps as JSON", "junit": JUNIT_HELP})
 @edge
 def test(c: Context, provider: str = "", keep: bool = False, chart: list[str] | None = None, target: str = "",
-         json: bool = False, junit: str = "") -> None:
-    """Per chart in a fresh namespace: install previous version, upgrade to the working tree, helm test, rollback."""
+         timeout: str = "3m", json: bool = False, junit: str = "") -> None:
+    """Per chart and values set in a fresh namespace: install previous version, upgrade, helm test, rollback."""
     from chartship import report
     from chartship.charts import chart as chartmod
     from chartship.cluster import clustertest, providers
     from chartship.config import release_target
     from chartship.errors import CheckFailed
+    from chartship.tools.helm import seconds
 
+    seconds(timeout)  # a malformed duration is refused before a cluster is started
     cfg = config(c, default_target=target or None)
     charts = chartmod.discover(cfg, chart or [])
     chosen = provider or providers.default_provider(cfg.root)
     report.note(f"cluster test with provider {chosen}: {', '.join(ch.name for ch in charts)}")
     with providers.provide(cfg, chosen, keep, log=report.note) as cl:
-        steps = clustertest.run(cfg, charts, cl, release_target(cfg), report.note)
+        steps = clustertest.run(cfg, charts, cl, release_target(cfg), report.note, timeout)
     if json:
         report.emit_json({"provider": chosen, "ok": all(s.ok for s in steps),
                           "steps": [s.as_dict() for s in steps]})
     else:
-        report.table(f"cluster test ({chosen})", ["chart", "step", "result", "seconds", "note"],
-                     [(s.chart, s.step, s.status, f"{s.seconds:.1f}", s.message) for s in steps])
+        report.table(f"cluster test ({chosen})", ["chart", "values", "step", "result", "seconds", "note"],
+                     [(s.chart, s.values, s.step, s.status, f"{s.seconds:.1f}", s.message) for s in steps])
     from chartship.ci_report import checks
 
     publish(cfg.root, "cluster.test", checks.cluster(steps, rel_of(charts)), junit)

@@ -37,9 +37,9 @@ def show(c: Context, json: bool = False) -> None:
         return
     report.table("Settings", ["setting", "value", "from"],
                  [(k, v["value"], v["from"]) for k, v in settings.items()])
-    report.table("Charts", ["chart", "path", "appVersion", "package name"],
-                 [(ch.name, ch.rel, cfg.chart_settings(ch.name).app_version, cfg.chart_settings(ch.name).package_name)
-                  for ch in charts])
+    report.table("Charts", ["chart", "path", "version from", "appVersion", "package name"],
+                 [(ch.name, ch.rel, "version file" if cfg.chart_settings(ch.name).versioning == "lockstep" else "Chart.yaml",
+                   cfg.chart_settings(ch.name).app_version, cfg.chart_settings(ch.name).package_name) for ch in charts])
     report.table("Targets", ["name", "url", "auth", "region", "plain_http", "create_repository"],
                  [(t.name + (" (default)" if t.name == cfg.default_target else ""), t.url, t.auth, t.region,
                    t.plain_http, t.create_repository) for t in cfg.targets.values()])

@@ -121,6 +121,9 @@ def dev_build(cfg: Config, dev: bool, branch: str, run: str) -> DevBuild | None:
         if branch or run:
             raise ConfigError("--branch and --run only apply to a branch build: add --dev")
         return None
+    if cfg.versioning == "per-chart":
+        raise ConfigError("--dev: a branch build is VERSION-<branch>.<run> of the version file, and with "
+                          "chartship.versioning: per-chart there is none; build releases of each chart's own version")
     return devmod.resolve(cfg.root, versionfile.read_version(cfg.version_file), branch, run)
 
 
@@ -178,8 +181,9 @@ def build(c: Context, chart: list[str] | None = None, latest: bool = False, no_l
         return
     if result.reused:
         report.out("dist/charts is up to date with the sources: nothing rebuilt")
-    report.table(f"dist/charts (version {result.version})", ["file", "chart", "tag", "sha256"],
-                 [(e.file, e.chart, e.tag, e.sha256) for e in result.entries])
+    title = "each chart at its own version" if result.version == "per-chart" else f"version {result.version}"
+    report.table(f"dist/charts ({title})", ["file", "chart", "version", "tag", "sha256"],
+                 [(e.file, e.chart, e.version, e.tag, e.sha256) for e in result.entries])
     if sign:
         report.out("signed: a .prov provenance file beside each package (helm verify PACKAGE --keyring PUBRING)")
     report.out(f"wrote {len(result.entries)} package(s), SHA256SUMS and manifest.json to dist/charts "

@@ -29,7 +29,9 @@ def init(c: Context, path: str = ".", force: bool = False, dry_run: bool = False
     result = adopt.adopt(Path(path).resolve(), version(), force=force, dry_run=dry_run, port=port)
     found = result.findings
     report.out(f"charts in {found.charts_dir}/: " + ", ".join(f"{ch.name} {ch.version}" for ch in found.charts))
-    report.out(f"versioning: {found.versioning} (version file {found.version}); appVersion: pinned")
+    how = f"version file {found.version}" if found.versioning == "lockstep" else \
+        "the charts have different versions: each Chart.yaml keeps its own, no version file"
+    report.out(f"versioning: {found.versioning} ({how}); appVersion: pinned")
     envs = found.environments
     report.out("environments: " + (", ".join(envs) if envs else "none (no values-<env>.yaml)"))
     tests = [f"{ch.name}/{t}" for ch in found.charts for t in ch.test_values]

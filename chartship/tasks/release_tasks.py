@@ -118,9 +118,7 @@ def status(c: Context, chart: str = "", release: str = "", namespace: str = "", 
     if json:
         report.emit_json(data)
         return
-    info = data.get("info", {})
-    report.out(f"{data.get('name')}: {info.get('status')} revision {data.get('version')} in {data.get('namespace')} "
-               f"(chart {data.get('chart', {}).get('metadata', {}).get('version', '?')}, updated {info.get('last_deployed')})")
+    report.out(releases.status_line(data))
 
 
 @task(help={**PLACE_HELP, "json": "print helm's JSON"})
@@ -155,25 +153,31 @@ def uninstall(c: Context, chart: str = "", release: str = "", namespace: str = "
     report.out(f"{place.release}: uninstalled from {place.namespace}")
 
 
-@task(help={"image_tag": "the application image tag to pin", "image_repo": "also pin the image repository",
-            "chart": PLACE_HELP["chart"], "key": "values path of the image mapping (default image)",
-            "output": "file to write (default values.release.yaml)"})
+@task(iterable=["image_tag", "image_repo", "key"],
+      help={"image_tag": "image tag to pin: TAG for every --key, or KEY=TAG (repeatable)",
+            "image_repo": "also pin the repository: REPO for every --key, or KEY=REPO (repeatable); a registry host "
+                          "goes into the mapping's registry when it has one",
+            "chart": PLACE_HELP["chart"], "key": "values path of an image mapping (repeatable; default image)",
+            "output": "file to write or merge into (default values.release.yaml)"})
 @edge
-def values_release(c: Context, image_tag: str, image_repo: str = "", chart: str = "", key: str = "image",
-                   output: str = "values.release.yaml") -> None:
-    """Write values.release.yaml pinning the image tag (and repository) for installing a published chart."""
+def values_release(c: Context, image_tag: list[str] | None = None, image_repo: list[str] | None = None, chart: str = "",
+                   key: list[str] | None = None, output: str = "values.release.yaml") -> None:
+    """Write (or merge into) values.release.yaml pinning image tags (and repositories) for installing a published chart."""
     from pathlib import Path
 
     from chartship import report
-    from chartship.charts import imagetag
+    from chartship.charts import releasevalues
     from chartship.version.versionfile import write_atomic
 
     cfg = config(c)
+    pins = releasevalues.parse_pins(image_tag or [], image_repo or [], key or [])
     ch = _chart(cfg, chart)
-    text = imagetag.release_values(ch, imagetag.check_tag(image_tag), image_repo or None, key)
     path = Path(output) if Path(output).is_absolute() else cfg.root / output
+    shown = str(path.relative_to(cfg.root) if path.is_relative_to(cfg.root) else path)
+    existed = path.exists()
+    text = releasevalues.render(ch, pins, path, shown)
     write_atomic(path, text)
-    report.out(f"wrote {path.relative_to(cfg.root) if path.is_relative_to(cfg.root) else path}")
+    report.out(f"{'updated' if existed else 'wrote'} {shown}: " + ", ".join(f"{p.key}.tag={p.tag}" for p in pins))
 
 
 @task(iterable=["chart"], help={"tag": "the application image tag", "chart": "chart (repeatable; default: all charts "

@@ -89,6 +89,21 @@ def current_context(root: Path, kubeconfig: Path) -> str | None:
     return result.stdout.strip() or None if result.ok else None
 
 
+def pods(root: Path, kubeconfig: Path, namespace: str, context: str | None = None, timeout: float = 20) -> list[Any]:
+    """The pods of ``namespace`` (``kubectl get pods -o json``); [] when kubectl cannot tell right now
+    (the namespace may not exist yet), so a watcher simply asks again."""
+    ctx = ["--context", context] if context else []
+    result = run(root, kubeconfig, [*ctx, "get", "pods", "--namespace", namespace, "-o", "json"], check=False,
+                 timeout=timeout)
+    if not result.ok:
+        return []
+    try:
+        items = json.loads(result.stdout).get("items", [])
+    except (ValueError, AttributeError):
+        return []
+    return items if isinstance(items, list) else []
+
+
 def delete_namespace(root: Path, kubeconfig: Path, namespace: str, context: str | None = None) -> None:
     ctx = ["--context", context] if context else []
     run(root, kubeconfig, [*ctx, "delete", "namespace", namespace, "--ignore-not-found", "--wait=false"], check=False)

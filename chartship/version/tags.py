@@ -57,12 +57,16 @@ def render_tag(template: str, where: str, version: SemVer, ctx: TagContext) -> s
     return tag
 
 
-def current_tags(cfg: Config, version: SemVer) -> dict[str, str]:
-    """The tags for this checkout: branch, run and commit from CI variables or git."""
+def checkout_context(cfg: Config) -> TagContext:
+    """Branch, run and commit of this checkout, from CI variables or git."""
     from chartship.tools import git
 
-    ctx = TagContext(branch=git.current_branch(cfg.root), run=git.run_number(), sha=git.short_sha(cfg.root))
-    return tags(cfg, version, ctx)
+    return TagContext(branch=git.current_branch(cfg.root), run=git.run_number(), sha=git.short_sha(cfg.root))
+
+
+def current_tags(cfg: Config, version: SemVer) -> dict[str, str]:
+    """The tags for this checkout: branch, run and commit from CI variables or git."""
+    return tags(cfg, version, checkout_context(cfg))
 
 
 def tags(cfg: Config, version: SemVer, ctx: TagContext) -> dict[str, str]:

@@ -21,7 +21,8 @@ def read_version(path: Path) -> SemVer:
         with path.open("rb") as fh:
             raw = fh.read(MAX_BYTES + 1)
     except FileNotFoundError:
-        raise VersionError(f"{name}: file not found; create it with one version, e.g. `invoke version.set 0.1.0`") from None
+        raise VersionError(f"{name}: file not found; create it with one version, e.g. `invoke version.set 0.1.0` "
+                           "(or, when every chart keeps its own version, set chartship.versioning: per-chart)") from None
     except OSError as exc:
         raise VersionError(f"{name}: cannot read ({exc.strerror})") from None
     if len(raw) > MAX_BYTES:

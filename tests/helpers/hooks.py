@@ -76,7 +76,7 @@ def write_repo(root: Path, project_root: Path, version: str = "0.1.0") -> Path:
     """Files of a chartship repository (not yet a git repository)."""
     root.mkdir(parents=True, exist_ok=True)
     (root / "version").write_text(f"{version}\n")
-    (root / "invoke.yaml").write_text("# project config\nchartship:\n  base_branch: main\n")
+    (root / "invoke.yaml").write_text("# project config\nchartship:\n  base_branch: main\n  app_version: follow\n")
     (root / "README.md").write_text("# demo\n")
     for name in (".pre-commit-config.yaml", "tasks.py"):
         shutil.copy2(project_root / name, root / name)

@@ -86,6 +86,7 @@ class Config:
     crd_schemas: tuple[str, ...] = ()  # the repository's own CRD schema folders (validate.crd_schemas)
     content_policies: Mapping[str, policymod.ContentPolicy] = field(default_factory=dict)  # "" = every chart
     aliases_latest: str = "highest-final"
+    push_timeout: float = 300.0  # seconds one helm push may take (then it is stopped and retried)
 
     @cached_property
     def helm(self) -> Helm:
@@ -238,6 +239,8 @@ SETTINGS: dict[str, Setting] = {
     "retries": Setting(("retries",), "CHARTSHIP_RETRIES", 5, _jobs, "attempts per registry request or push"),
     "retry_backoff": Setting(("retry_backoff",), "CHARTSHIP_RETRY_BACKOFF", 0.5, _seconds,
                              "first retry delay in seconds (doubles, at most 8)"),
+    "push_timeout": Setting(("push_timeout",), "CHARTSHIP_PUSH_TIMEOUT", 300.0, _seconds,
+                            "seconds one helm push may take; then it is stopped and retried"),
     "latest_prereleases": Setting(("latest_prereleases",), "CHARTSHIP_LATEST_PRERELEASES", False, _switch,
                                   "may a prerelease (a dev build too) move the latest alias?"),
     "aliases_latest": Setting(("aliases", "latest"), "CHARTSHIP_ALIASES_LATEST", "highest-final", _alias_policy,
@@ -246,6 +249,7 @@ SETTINGS: dict[str, Setting] = {
     "registry": _var("CHARTSHIP_REGISTRY", "", "oci://HOST[:PORT]/PATH replacing the release target"),
     "registry_auth": _var("CHARTSHIP_REGISTRY_AUTH", "none", "auth of CHARTSHIP_REGISTRY: none, basic or ecr"),
     "plain_http": _var("CHARTSHIP_PLAIN_HTTP", "", "1: talk HTTP, not HTTPS, to the registry"),
+    "local_registry_port": _var("CHARTSHIP_LOCAL_REGISTRY_PORT", "", "port of the embedded registry (`local` target)"),
     "registry_username": _var("CHARTSHIP_REGISTRY_USERNAME", "", "user for targets with auth: basic"),
     "registry_password": _var("CHARTSHIP_REGISTRY_PASSWORD", "", "password for targets with auth: basic", secret=True),
     "aws_region": _var("AWS_REGION", "", "region of ECR targets without `region:`"),
@@ -351,6 +355,7 @@ def load(root: Path, flags: Mapping[str, Any] | None = None, environ: Mapping[st
         retry_backoff=values["retry_backoff"],
         latest_prereleases=values["latest_prereleases"],
         aliases_latest=values["aliases_latest"],
+        push_timeout=values["push_timeout"],
         origins=origins,
         cluster_contexts=found.cluster_contexts,
         crd_schemas=found.crd_schemas,

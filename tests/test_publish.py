@@ -229,12 +229,12 @@ def test_local_registry_tasks(tmp_path: Path, project_root: Path) -> None:
     port = free_port()
     root = make_project(tmp_path, project_root, f"    local:\n      url: oci://127.0.0.1:{port}/charts\n      plain_http: true\n")
     try:
-        assert "stopped" in invoke(root, "registry.status").stdout
+        assert f"local registry: free: nothing listens on port {port}" in invoke(root, "registry.status").stdout
         up = invoke(root, "registry.up")
-        assert up.returncode == 0 and f"running at http://127.0.0.1:{port}" in up.stdout
+        assert up.returncode == 0 and f"running at http://127.0.0.1:{port} (ours" in up.stdout
         assert (root / ".cache/registry/data").is_dir()
         status = json.loads(invoke(root, "registry.status", "--json").stdout)
-        assert status["running"] and status["answering"]
+        assert status["running"] and status["answering"] and status["owner"] == "ours"
         assert invoke(root, "registry.up").returncode == 0  # idempotent
     finally:
         down = invoke(root, "registry.down")

@@ -29,9 +29,10 @@ FORCE_LATEST_HELP = "with --latest: move the alias even to a lower version (alia
 
 def _target(c: Context, target: str, registry: str, plain_http: bool) -> tuple[Config, Target]:
     from chartship.config import release_target
+    from chartship.publish.deploy import local_target
 
     cfg = config(c, default_target=target or None)
-    return cfg, release_target(cfg, registry=registry or None, plain_http=plain_http)
+    return cfg, local_target(release_target(cfg, registry=registry or None, plain_http=plain_http))
 
 
 def _report(outcomes: list[Published], json: bool, dry_run: bool, title: str = "Publish") -> None:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from chartship.publish import tagsafe
+from chartship.publish import aliases, tagsafe
 from chartship.registry import oci
 from chartship.tools import registry_server
 from chartship.version import semver
@@ -301,7 +301,8 @@ def test_promote_from_basic_auth_into_ecr(tmp_path: Path, project_root: Path, pr
     ("0.1.0-main.9", "0.1.0-main.10", False, False, "newer than 0.1.0-main.9"),
 ])
 def test_alias_rules(new: str, current: str | None, is_latest: bool, allow: bool, refused: str | None) -> None:
-    reason = tagsafe.alias_refusal("alias", semver.parse(new), semver.parse(current) if current else None, is_latest, allow)
+    reason = aliases.refusal(tagsafe.FORWARD, "alias", semver.parse(current) if current else None, semver.parse(new),
+                             prereleases=allow or not is_latest)
     if refused is None:
         assert reason is None
     else:

@@ -289,8 +289,8 @@ def _refuse_move(s: Session, repo: str, alias: str, current: oci.Manifest, pkg: 
     if held is None:
         return "refused", (f"{alias} holds {current.digest}, which is not a chart version chartship can compare; "
                            "pass --force-latest to replace it")
-    allowed, why = aliases.may_move(move.policy, held, pkg.version)
-    if allowed:
+    why = aliases.refusal(move.policy, alias, held, pkg.version)
+    if why is None:
         return None
     return "skipped", f"{alias} stays at {held}: {why}; --force-latest moves it on purpose"
 

@@ -213,7 +213,7 @@ def bench_p2(work: Path, repo: Path, env: dict[str, str], runs: int) -> list[dic
 def bench_p3(work: Path, repo: Path, env: dict[str, str], runs: int) -> list[dict[str, Any]]:
     from chartship.tools import registry_server
 
-    state = work / "registry"
+    state = repo / ".cache" / "registry"  # the repository's own: deploy reuses only the registry of its data folder
     port = free_port()
     synth.set_registry_port(repo, port)
     log = state / "registry.log"

@@ -90,6 +90,7 @@ class Config:
     content_policies: Mapping[str, policymod.ContentPolicy] = field(default_factory=dict)  # "" = every chart
     aliases_latest: str = "highest-final"
     versioning: str = "lockstep"  # or per-chart
+    push_timeout: float = 300.0  # seconds one helm push may take (then it is stopped and retried)
 
     @cached_property
     def helm(self) -> Helm:
@@ -242,6 +243,8 @@ SETTINGS: dict[str, Setting] = {
     "retries": Setting(("retries",), "CHARTSHIP_RETRIES", 5, _jobs, "attempts per registry request or push"),
     "retry_backoff": Setting(("retry_backoff",), "CHARTSHIP_RETRY_BACKOFF", 0.5, _seconds,
                              "first retry delay in seconds (doubles, at most 8)"),
+    "push_timeout": Setting(("push_timeout",), "CHARTSHIP_PUSH_TIMEOUT", 300.0, _seconds,
+                            "seconds one helm push may take; then it is stopped and retried"),
     "latest_prereleases": Setting(("latest_prereleases",), "CHARTSHIP_LATEST_PRERELEASES", False, _switch,
                                   "may a prerelease (a dev build too) move the latest alias?"),
     "aliases_latest": Setting(("aliases", "latest"), "CHARTSHIP_ALIASES_LATEST", "highest-final",
@@ -251,6 +254,7 @@ SETTINGS: dict[str, Setting] = {
     "registry": _var("CHARTSHIP_REGISTRY", "", "oci://HOST[:PORT]/PATH replacing the release target"),
     "registry_auth": _var("CHARTSHIP_REGISTRY_AUTH", "none", "auth of CHARTSHIP_REGISTRY: none, basic or ecr"),
     "plain_http": _var("CHARTSHIP_PLAIN_HTTP", "", "1: talk HTTP, not HTTPS, to the registry"),
+    "local_registry_port": _var("CHARTSHIP_LOCAL_REGISTRY_PORT", "", "port of the embedded registry (`local` target)"),
     "registry_username": _var("CHARTSHIP_REGISTRY_USERNAME", "", "user for targets with auth: basic"),
     "registry_password": _var("CHARTSHIP_REGISTRY_PASSWORD", "", "password for targets with auth: basic", secret=True),
     "aws_region": _var("AWS_REGION", "", "region of ECR targets without `region:`"),
@@ -357,6 +361,7 @@ def load(root: Path, flags: Mapping[str, Any] | None = None, environ: Mapping[st
         latest_prereleases=values["latest_prereleases"],
         aliases_latest=values["aliases_latest"],
         versioning=values["versioning"],
+        push_timeout=values["push_timeout"],
         origins=origins,
         cluster_contexts=found.cluster_contexts,
         crd_schemas=found.crd_schemas,

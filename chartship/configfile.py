@@ -36,7 +36,7 @@ DEFAULT_ENVIRONMENTS: dict[str, list[str]] = {
 }
 TOP_KEYS = {"charts", "package_name", "app_version", "base_branch", "default_target", "jobs", "targets", "environments",
             "cluster_contexts", "kubernetes_versions", "retries", "retry_backoff", "latest_prereleases", "aliases",
-            "versioning", "validate", "unittest", "signing"}  # the last two: chartship.settings
+            "versioning", "push_timeout", "validate", "unittest", "signing"}  # the last two: chartship.settings
 VALIDATE_KEYS = {"crd_schemas"}
 # kube contexts the `existing` cluster-test provider may use: local throwaway clusters only, unless configured
 DEFAULT_CLUSTER_CONTEXTS = ("kind-*", "k3d-*", "kwok-*", "minikube", "docker-desktop", "rancher-desktop", "colima*",

@@ -14,7 +14,8 @@ import pytest
 from chartship.registry import retry
 from chartship.tools import helm, registry_server
 from chartship.tools.summary import LIMIT, error_block, shorten, summarise
-from tests.helpers.registry import FaultProxy, Registry, free_port, start_registry
+from tests.adversarial import faultproxy as fp
+from tests.helpers.registry import Registry, free_port, start_registry
 
 PASSWORD = "pw-for-tests"
 
@@ -62,7 +63,8 @@ def test_push_to_a_closed_port_is_transient(h: helm.Helm, package: Path) -> None
         h.push(package, f"oci://127.0.0.1:{free_port()}/charts", plain_http=True, registry_config=None)
     assert caught.value.transient and retry.is_transient(caught.value)
     assert "connection refused" in str(caught.value) and "\n" not in str(caught.value)
-    assert str(caught.value).startswith(f"helm push {package.name} failed: Error: ")
+    assert str(caught.value).startswith(f"helm push {package.name} to oci://127.0.0.1:")
+    assert "failed: connection refused on HEAD /v2/charts/" in str(caught.value)
 
 
 def test_the_retry_policy_repeats_a_transient_helm_push(h: helm.Helm, package: Path) -> None:
@@ -96,7 +98,7 @@ def test_a_failed_blob_upload_keeps_its_status(h: helm.Helm, package: Path, tmp_
     """helm's line for a refused blob PUT is ~500 characters, most of it the upload URL's query string:
     the summary keeps the status at its end and shortens the URL."""
     empty = start_registry(tmp_path)  # no blob of the package is there yet, so helm uploads them
-    proxy = FaultProxy(empty.host, lambda m, p, n: 502 if m == "PUT" and "/blobs/uploads/" in p else None)
+    proxy = fp.FaultProxy(empty.host, fp.when("PUT", "/blobs/uploads/", fp.status(502)))
     try:
         with pytest.raises(helm.RegistryUnavailable) as caught:
             h.push(package, f"oci://{proxy.host}/charts", plain_http=True, registry_config=None)

@@ -12,11 +12,12 @@ from pathlib import Path
 
 import pytest
 
-from chartship.publish import tagsafe
+from chartship.publish import aliases, tagsafe
 from chartship.registry import oci
 from chartship.tools import registry_server
 from chartship.version import semver
-from tests.helpers.registry import FaultProxy, Registry, invoke, make_dist, make_project, start_registry
+from tests.adversarial import faultproxy as fp
+from tests.helpers.registry import Registry, invoke, make_dist, make_project, start_registry
 from tests.test_publish_ecr import REGION, ecr, env, moto  # noqa: F401 - fixtures
 
 ALICE = {"CHARTSHIP_REGISTRY_USERNAME": "alice", "CHARTSHIP_REGISTRY_PASSWORD": "s3cr3t-Passw0rd"}
@@ -233,19 +234,19 @@ def test_read_back_names_both_digests_when_another_writer_wins(tmp_path: Path, p
     publish(root, helm_bin)
     state = {"put": False, "done": False}
 
-    def fault(method: str, path: str, n: int) -> str | None:
-        if method == "PUT" and path.endswith("/manifests/0.1.0"):
-            state["put"] = True
-        elif method == "GET" and path.endswith("/manifests/0.1.0") and state["put"] and not state["done"]:
-            state["done"] = True
-            return "kill"  # the other writer gets in between our write and our read-back
-        return None
-
     def other_writer() -> None:
         oci.Client(prod.host, plain_http=True, username="alice",
                    password=ALICE["CHARTSHIP_REGISTRY_PASSWORD"]).put_manifest("charts/demo", "0.1.0", intruder)
 
-    proxy = FaultProxy(prod.host, fault, other_writer)
+    def fault(seen: fp.Seen) -> fp.Action | None:
+        if seen.method == "PUT" and seen.path.endswith("/manifests/0.1.0"):
+            state["put"] = True
+        elif seen.method == "GET" and seen.path.endswith("/manifests/0.1.0") and state["put"] and not state["done"]:
+            state["done"] = True
+            return fp.call(other_writer)  # the other writer gets in between our write and our read-back
+        return None
+
+    proxy = fp.FaultProxy(prod.host, fault)
     try:
         (root / "invoke.yaml").write_text((root / "invoke.yaml").read_text().replace(prod.host, proxy.host))
         proc = invoke(root, "helm.promote", "demo", "0.1.0", "--from", "staging", "--to", "prod", "--json", env=ALICE)
@@ -300,7 +301,8 @@ def test_promote_from_basic_auth_into_ecr(tmp_path: Path, project_root: Path, pr
     ("0.1.0-main.9", "0.1.0-main.10", False, False, "newer than 0.1.0-main.9"),
 ])
 def test_alias_rules(new: str, current: str | None, is_latest: bool, allow: bool, refused: str | None) -> None:
-    reason = tagsafe.alias_refusal("alias", semver.parse(new), semver.parse(current) if current else None, is_latest, allow)
+    reason = aliases.refusal(tagsafe.FORWARD, "alias", semver.parse(current) if current else None, semver.parse(new),
+                             prereleases=allow or not is_latest)
     if refused is None:
         assert reason is None
     else:

@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 
 from chartship.tools import registry_server
-from tests.helpers.registry import FaultProxy, Registry, invoke, make_dist, make_project
+from tests.adversarial import faultproxy as fp
+from tests.helpers.registry import Registry, invoke, make_dist, make_project
 
 PASSWORD = "s3cr3t-Passw0rd"
 CREDS = {"CHARTSHIP_REGISTRY_USERNAME": "alice", "CHARTSHIP_REGISTRY_PASSWORD": PASSWORD}
@@ -132,13 +133,13 @@ def test_no_credential_reaches_argv(project: Path, tmp_path: Path, helm_bin: Pat
 def test_transient_errors_are_retried(project: Path, auth_registry: Registry, status: int) -> None:
     failures = {"left": 2}
 
-    def fault(method: str, path: str, n: int) -> int | None:
-        if "/manifests/" in path and failures["left"] > 0:
+    def fault(seen: fp.Seen) -> fp.Action | None:
+        if "/manifests/" in seen.path and failures["left"] > 0:
             failures["left"] -= 1
-            return status
+            return fp.status(status, "0" if status == 429 else None)
         return None
 
-    proxy = FaultProxy(auth_registry.host, fault)
+    proxy = fp.FaultProxy(auth_registry.host, fault)
     try:
         (project / "invoke.yaml").write_text(f"chartship:\n  default_target: reg\n  targets:\n{target(proxy.host)}")
         proc = invoke(project, "helm.push", "--latest", "--json", env=CREDS)
@@ -155,10 +156,7 @@ def test_persistent_500_fails_and_latest_never_moves(project: Path, auth_registr
     make_dist(project, helm_bin, version="0.2.0")
     (project / "version").write_text("0.2.0\n")
 
-    def fault(method: str, path: str, n: int) -> int | None:
-        return 500 if method == "PUT" and "/manifests/" in path else None
-
-    proxy = FaultProxy(auth_registry.host, fault)
+    proxy = fp.FaultProxy(auth_registry.host, fp.when("PUT", "/manifests/", fp.status(500)))
     try:
         (project / "invoke.yaml").write_text(f"chartship:\n  default_target: reg\n  targets:\n{target(proxy.host)}")
         proc = invoke(project, "helm.push", "--latest", "--json", env=CREDS)
@@ -176,13 +174,11 @@ def test_persistent_500_fails_and_latest_never_moves(project: Path, auth_registr
 def test_registry_killed_mid_push_then_rerun_converges(project: Path, auth_registry: Registry) -> None:
     killed = {"done": False}
 
-    def fault(method: str, path: str, n: int) -> str | None:
-        if method == "PUT" and "/manifests/" in path and not killed["done"]:
-            killed["done"] = True
-            return "kill"
-        return None
+    def kill() -> None:
+        killed["done"] = True
+        registry_server.kill(auth_registry.state)
 
-    proxy = FaultProxy(auth_registry.host, fault, on_kill=lambda: registry_server.kill(auth_registry.state))
+    proxy = fp.FaultProxy(auth_registry.host, fp.when("PUT", "/manifests/", fp.call(kill), times=1))
     try:
         (project / "invoke.yaml").write_text(f"chartship:\n  default_target: reg\n  targets:\n{target(proxy.host)}")
         proc = invoke(project, "helm.push", "--latest", "--json", env=CREDS)
@@ -233,12 +229,12 @@ def test_local_registry_tasks(tmp_path: Path, project_root: Path) -> None:
     port = free_port()
     root = make_project(tmp_path, project_root, f"    local:\n      url: oci://127.0.0.1:{port}/charts\n      plain_http: true\n")
     try:
-        assert "stopped" in invoke(root, "registry.status").stdout
+        assert f"local registry: free: nothing listens on port {port}" in invoke(root, "registry.status").stdout
         up = invoke(root, "registry.up")
-        assert up.returncode == 0 and f"running at http://127.0.0.1:{port}" in up.stdout
+        assert up.returncode == 0 and f"running at http://127.0.0.1:{port} (ours" in up.stdout
         assert (root / ".cache/registry/data").is_dir()
         status = json.loads(invoke(root, "registry.status", "--json").stdout)
-        assert status["running"] and status["answering"]
+        assert status["running"] and status["answering"] and status["owner"] == "ours"
         assert invoke(root, "registry.up").returncode == 0  # idempotent
     finally:
         down = invoke(root, "registry.down")

@@ -28,16 +28,26 @@ POLICIES = ("highest-final", "highest", "last-pushed")
 DEFAULT_POLICY = "highest-final"
 
 
-def may_move(policy: str, current: str, new: str) -> tuple[bool, str]:
-    """(allowed, why not) for moving an alias from version ``current`` to ``new``."""
-    if policy == "last-pushed":
-        return True, ""
-    old, nxt = semver.parse(current), semver.parse(new)
+PRERELEASE_HINT = "set chartship.latest_prereleases: true in invoke.yaml (env CHARTSHIP_LATEST_PRERELEASES=1) to allow it"
+
+
+def refusal(policy: str, alias: str, current: str | semver.SemVer | None, new: str | semver.SemVer,
+            prereleases: bool = True) -> str | None:
+    """The one rule for moving an alias tag: why ``alias`` may not move from version ``current`` (None:
+    the alias does not exist yet) to ``new`` under ``policy``; None when it may. ``prereleases=False``:
+    a prerelease never moves it (``latest`` for dev builds and promotion, unless latest_prereleases).
+    Used by helm.push/deploy (policy aliases.latest) and by promotion and dev aliases (policy highest)."""
+    nxt = new if isinstance(new, semver.SemVer) else semver.parse(new)
+    if not prereleases and nxt.prerelease:
+        return f"{nxt} is a prerelease and never moves {alias}; {PRERELEASE_HINT}"
+    if current is None or policy == "last-pushed":
+        return None
+    old = current if isinstance(current, semver.SemVer) else semver.parse(current)
     if policy == "highest-final" and not old.prerelease and nxt.prerelease:
-        return False, f"{new} is a prerelease and {current} a final release (aliases.latest: highest-final)"
+        return f"{nxt} is a prerelease and {old} a final release (aliases.latest: highest-final)"
     if nxt < old:
-        return False, f"{current} is higher than {new} (aliases.latest: {policy})"
-    return True, ""
+        return f"{alias} points at {old}, newer than {nxt} (aliases.latest: {policy}); aliases only move forward"
+    return None
 
 
 def lock_dir() -> Path:

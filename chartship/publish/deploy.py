@@ -6,19 +6,20 @@ up-to-date dist/charts), the registry is only read, the local registry is not st
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from chartship import config
 from chartship.build import build as buildmod
 from chartship.build import lint
 from chartship.build.package import Entry
 from chartship.charts import chart as chartmod
 from chartship.config import DIST_DIR, LOCAL_HOSTS, REGISTRY_STATE, Config, Target
-from chartship.errors import PublishRefused
+from chartship.errors import ConfigError, PublishRefused
 from chartship.outcome import ALIASED, BAD, PLANNED, PUSHED, SKIPPED
 from chartship.pagestarget import PagesTarget
 from chartship.publish import notes, tagsafe
@@ -42,15 +43,42 @@ def local_port(target: Target) -> int | None:
     return int(port) if port.isdigit() else 5000
 
 
+def local_target(target: Target, environ: Mapping[str, str] | None = None) -> Target:
+    """``target`` with the port of CHARTSHIP_LOCAL_REGISTRY_PORT when it is the embedded registry and the
+    variable is set (a whole number 1-65535)."""
+    wanted = config.env(registry_server.PORT_ENV, environ).strip()
+    if not wanted or local_port(target) is None:
+        return target
+    if not wanted.isdigit() or not 0 < int(wanted) < 65536:
+        raise ConfigError(f"{registry_server.PORT_ENV}={wanted[:20]!r}: expected a port number 1-65535")
+    host = target.host.partition(":")[0]
+    return replace(target, url=target.url.replace(f"//{target.host}", f"//{host}:{int(wanted)}", 1))
+
+
+def local_registry(cfg: Config, target: Target) -> str:
+    """'' when ``target`` is not the embedded registry; else ``ours`` (this data folder's registry answers)
+    or ``free``. A port held by anything else raises ForeignPort: nothing is read from or pushed there."""
+    port = local_port(target)
+    if port is None:
+        return ""
+    host = target.host.partition(":")[0]
+    owner = registry_server.ownership(cfg.root / REGISTRY_STATE, host, port)
+    if owner == registry_server.FOREIGN:
+        raise registry_server.foreign_port(REGISTRY_STATE, host, port)
+    return owner
+
+
 def local_registry_down(target: Target) -> bool:
-    """True when ``target`` is the embedded registry and nothing answers on its port."""
+    """True when ``target`` is the embedded registry and nothing answers on its port (no ownership check:
+    deploy and promote use :func:`local_registry`)."""
     port = local_port(target)
     return port is not None and not registry_server.answering(target.host.partition(":")[0], port)
 
 
 def ensure_local_registry(cfg: Config, target: Target) -> bool:
-    """Start the embedded registry for the ``local`` target when nothing listens; True if started."""
-    if not local_registry_down(target):
+    """Start the embedded registry for the ``local`` target when its port is free; True if started.
+    A port held by anything else raises ForeignPort."""
+    if local_registry(cfg, target) != registry_server.FREE:
         return False
     port = local_port(target)
     assert port is not None
@@ -64,6 +92,7 @@ def publish(cfg: Config, target: Target, packages: Sequence[pushmod.Package], la
     registry that is not running says what it would do without starting it. With ``dev`` the packages
     must be that branch build, and its aliases (the dev alias, and latest only where allowed) move
     through the tag-safety rules. The tag templates are checked before anything is written."""
+    target = local_target(target)
     tags_for = versioning.published_tags(cfg, packages, dev)  # each chart's own version, or the lockstep/dev one
     if isinstance(target, PagesTarget):  # a classic chart repository on a git branch
         from chartship.publish import pages
@@ -75,7 +104,7 @@ def publish(cfg: Config, target: Target, packages: Sequence[pushmod.Package], la
         return tags_for[pkg.chart]["latest"] if latest and dev is None else None
 
     dev_aliases = ([(rendered["dev"], False)] if "dev" in rendered else []) + ([(rendered["latest"], True)] if latest else [])
-    if dry_run and local_registry_down(target):
+    if dry_run and local_registry(cfg, target) == registry_server.FREE:
         return [o for pkg in packages for o in _unreachable(target, pkg, tags_for[pkg.chart]["version"], alias(pkg))]
     ensure_local_registry(cfg, target)
     with credentials.session(cfg, target, login_helm=not dry_run) as s, \
@@ -183,7 +212,8 @@ def deploy(cfg: Config, all_charts: Sequence[chartmod.Chart], names: Sequence[st
            dev: DevBuild | None = None, force_latest: bool = False) -> Deployment:
     """Build (lint first), start the local registry if needed, push, move the alias, write release notes.
     With ``dry_run`` nothing is written anywhere; the result is the exact plan."""
-    down = local_registry_down(target)
+    target = local_target(target)
+    down = local_registry(cfg, target) == registry_server.FREE
     registry = ("" if local_port(target) is None else
                 ("would be started" if dry_run else "started") if down else "running")
     with _build_folder(cfg, dry_run) as folder:

@@ -112,8 +112,16 @@ def _entries(data: object) -> list[dict[str, str]]:
 # ---------------------------------------------------------------- publishing
 
 def _helm_push(s: Session, pkg: Package) -> HelmResult:
-    """``helm push``, retried by the session's policy when helm's failure is transient (RegistryUnavailable)."""
-    return s.client.retry.call(lambda: s.helm.push(pkg.path, s.target.url, s.target.plain_http, s.registry_config))
+    """``helm push`` within ``push_timeout``, retried by the session's policy (the OCI client's) when helm's
+    failure is transient (429, 5xx, reset, EOF, a stopped stalled push); the last failure names the attempts."""
+    try:
+        return s.client.retry.call(lambda: s.helm.push(pkg.path, s.target.url, s.target.plain_http,
+                                                       s.registry_config, s.cfg.push_timeout))
+    except HelmError as exc:
+        if exc.transient and s.client.retry.attempts > 1:
+            raise type(exc)(f"{exc} (after {s.client.retry.attempts} attempts)", exc.output,
+                            f"{exc.reason} (after {s.client.retry.attempts} attempts)") from None
+        raise
 
 
 def publish_one(s: Session, pkg: Package, version_tag: str, alias: str | None, force: bool,
@@ -185,7 +193,7 @@ def _push(s: Session, pkg: Package, tag: str, out: Published) -> oci.Manifest | 
     try:
         pushed = _helm_push(s, pkg)
     except HelmError as exc:
-        out.set(FAILED, f"helm push failed: {secrets.redact(exc.reason)}")
+        out.set(FAILED, secrets.redact(str(exc)))
         return None
     check = s.client.manifest(repo, tag)
     if check is None or check.layer_digest() != pkg.layer_digest:
@@ -281,8 +289,8 @@ def _refuse_move(s: Session, repo: str, alias: str, current: oci.Manifest, pkg: 
     if held is None:
         return "refused", (f"{alias} holds {current.digest}, which is not a chart version chartship can compare; "
                            "pass --force-latest to replace it")
-    allowed, why = aliases.may_move(move.policy, held, pkg.version)
-    if allowed:
+    why = aliases.refusal(move.policy, alias, held, pkg.version)
+    if why is None:
         return None
     return "skipped", f"{alias} stays at {held}: {why}; --force-latest moves it on purpose"
 

@@ -4,7 +4,8 @@ Every tag is looked up first and read back after it is written:
 
 * a **version tag** may only be written when it is absent or already holds the same digest;
 * an **alias** (``latest``, ``main-latest``) moves only forward by semver precedence, and a
-  prerelease (every dev build is one) never moves ``latest`` unless ``latest_prereleases`` is set;
+  prerelease (every dev build is one) never moves ``latest`` unless ``latest_prereleases`` is set
+  (the rule is :func:`chartship.publish.aliases.refusal`, the one helm.push uses too);
 * after writing, the tag must read back as the digest written; otherwise another writer changed it,
   and the outcome names both digests.
 """
@@ -15,22 +16,14 @@ import json
 from collections.abc import Sequence
 
 from chartship.errors import RegistryError, VersionError
+from chartship.publish import aliases
 from chartship.publish.push import Package, Published, step
 from chartship.registry import oci
 from chartship.registry.credentials import Session
 from chartship.version import semver
 from chartship.version.semver import SemVer
 
-PRERELEASE_HINT = "set chartship.latest_prereleases: true in invoke.yaml (env CHARTSHIP_LATEST_PRERELEASES=1) to allow it"
-
-
-def alias_refusal(alias: str, new: SemVer, current: SemVer | None, is_latest: bool, latest_prereleases: bool) -> str | None:
-    """Why ``alias`` may not move from ``current`` (None: absent) to ``new``; None when it may."""
-    if is_latest and new.prerelease and not latest_prereleases:
-        return f"{new} is a prerelease and never moves {alias}; {PRERELEASE_HINT}"
-    if current is not None and new < current:
-        return f"{alias} points at {current}, newer than {new}; aliases only move forward"
-    return None
+FORWARD = "highest"  # promotion and dev aliases move forward only (a prerelease gate for latest on top)
 
 
 def chart_version(client: oci.Client, repo: str, manifest: oci.Manifest) -> tuple[str, SemVer]:
@@ -96,7 +89,7 @@ def move_alias(s: Session, chart: str, version: str, alias: str, manifest: oci.M
             out.status, out.message = "skipped", f"{alias} already points at {version}"
             return out
         before = chart_version(s.client, repo, current)[1] if current is not None else None
-        reason = alias_refusal(alias, new, before, is_latest, latest_prereleases)
+        reason = aliases.refusal(FORWARD, alias, before, new, prereleases=not is_latest or latest_prereleases)
         if reason is None and current is not None and s.tag_mutability(chart) == "IMMUTABLE":
             reason = f"the ECR repository {repo} has IMMUTABLE tags, so {alias} cannot move"
         if reason is not None:

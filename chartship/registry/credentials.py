@@ -24,6 +24,7 @@ if TYPE_CHECKING:
 
 USER_ENV = "CHARTSHIP_REGISTRY_USERNAME"
 PASSWORD_ENV = "CHARTSHIP_REGISTRY_PASSWORD"  # noqa: S105 - a variable name
+ANONYMOUS = "(anonymous)"  # the name of the target made for a reference that no configured target serves
 
 
 def credentials(target: Target, environ: Mapping[str, str] | None = None) -> tuple[str, str] | None:
@@ -42,13 +43,52 @@ def credentials(target: Target, environ: Mapping[str, str] | None = None) -> tup
     return user, password
 
 
+def matching_target(cfg: Config, host: str, repository: str = "") -> Target | None:
+    """The configured target whose host is ``host`` (host:port, exactly); among several, the one whose
+    path is the longest prefix of ``repository``, then the first by name. None when no target matches."""
+    found = []
+    for name in sorted(cfg.targets):
+        tgt = cfg.targets[name]
+        if tgt.host != host:
+            continue
+        base = oci.Ref.parse_base(tgt.url).repository
+        inside = not base or repository == base or repository.startswith(base + "/")
+        found.append((len(base) if inside else -1, name, tgt))
+    if not found:
+        return None
+    return max(found, key=lambda f: f[0])[2]  # the first (by name) of the longest
+
+
+def _set(var: str, environ: Mapping[str, str] | None) -> str:
+    return f"{var} ({'set' if config.env(var, environ) else 'not set'})"
+
+
+def auth_hint(target: Target | None, host: str, environ: Mapping[str, str] | None = None) -> str:
+    """What a 401/403 means for ``target`` (None: no configured target has ``host``): the target, the
+    variables it reads and whether they are set -- never their values."""
+    if target is None:
+        return (f"no target in invoke.yaml has the host {host}, so the request went without credentials; add one "
+                f"(url: oci://{host}/..., auth: basic) or pass --target")
+    if target.auth == "none":
+        return (f"target {target.name!r} has auth: none, so the request went without credentials; set auth: basic "
+                f"(it reads {USER_ENV} and {PASSWORD_ENV}) or auth: ecr")
+    if target.auth == "ecr":
+        return (f"target {target.name!r} (auth: ecr) logs in with the AWS credentials of boto3 "
+                f"({_set('AWS_REGION', environ)}); check that they may read and write {host}")
+    return (f"target {target.name!r} (auth: basic) reads {_set(USER_ENV, environ)} and {_set(PASSWORD_ENV, environ)}; "
+            "the registry refused them: check their values and the account's permissions")
+
+
 def helm_login(helm: Helm, target: Target, creds: tuple[str, str], folder: Path) -> Path:
     """Log helm in to ``target`` with a registry config inside ``folder``; returns that config file."""
     registry_config = folder / "config.json"
     try:
         helm.login(target.host, creds[0], creds[1], target.plain_http, registry_config)
     except ToolError as exc:
-        raise RegistryError(f"target {target.name!r}: {secrets.redact(str(exc))}") from None
+        from chartship.tools.helmerrors import RegistryAuthError
+
+        hint = f"; {auth_hint(target, target.host)}" if isinstance(exc, RegistryAuthError) else ""
+        raise RegistryError(f"target {target.name!r}: {secrets.redact(str(exc))}{hint}") from None
     return registry_config
 
 
@@ -105,7 +145,8 @@ def session(cfg: Config, target: Target, login_helm: bool = True,
     try:
         registry_config = helm_login(cfg.helm, target, creds, tmp) if creds is not None and login_helm else None
         client = oci.Client(target.host, target.plain_http, creds[0] if creds else None, creds[1] if creds else None,
-                            retry=retry.Policy.from_config(cfg))
+                            retry=retry.Policy.from_config(cfg),
+                            auth_hint=auth_hint(None if target.name == ANONYMOUS else target, target.host, environ))
         yield Session(cfg, target, client, registry_config)
     finally:
         authfile.remove(tmp)

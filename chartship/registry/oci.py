@@ -70,6 +70,8 @@ class Client:
     password: str | None = None
     retry: retrymod.Policy = field(default_factory=retrymod.Policy)
     timeouts: transport.Timeouts = field(default_factory=transport.Timeouts)
+    # what a 401/403 should tell: which target's credentials were used and which variables it reads
+    auth_hint: str = "check CHARTSHIP_REGISTRY_USERNAME / CHARTSHIP_REGISTRY_PASSWORD or the target's auth"
     _bearer: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -117,10 +119,10 @@ class Client:
                 resp = self._send(method, url, hdrs, body)
         if resp.status == 401:
             who = "credentials were rejected" if self._basic() else "it needs credentials"
-            raise RegistryError(f"{self.host}: 401 Unauthorized for {repo} ({who}); check "
-                                "CHARTSHIP_REGISTRY_USERNAME / CHARTSHIP_REGISTRY_PASSWORD or the target's auth")
+            raise RegistryError(f"{self.host}: 401 Unauthorized for {repo} ({who}); {self.auth_hint}")
         if resp.status == 403:
-            raise RegistryError(f"{self.host}: 403 Forbidden for {repo}; the credentials lack permission for it")
+            raise RegistryError(f"{self.host}: 403 Forbidden for {repo}; the credentials lack permission for it; "
+                                f"{self.auth_hint}")
         return resp
 
     def _token(self, challenge: str, scope: str) -> str:

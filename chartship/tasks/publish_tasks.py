@@ -24,14 +24,16 @@ TARGET_HELP = {
     "plain_http": "talk HTTP, not HTTPS, to the registry (env CHARTSHIP_PLAIN_HTTP=1)",
     "chart": "only this chart (repeatable)",
 }
+REF_TARGET_HELP = "use this target's credentials (default: the configured target whose host is the reference's)"
 FORCE_LATEST_HELP = "with --latest: move the alias even to a lower version (aliases.latest policy overridden)"
 
 
 def _target(c: Context, target: str, registry: str, plain_http: bool) -> tuple[Config, Target]:
     from chartship.config import release_target
+    from chartship.publish.deploy import local_target
 
     cfg = config(c, default_target=target or None)
-    return cfg, release_target(cfg, registry=registry or None, plain_http=plain_http)
+    return cfg, local_target(release_target(cfg, registry=registry or None, plain_http=plain_http))
 
 
 def _report(outcomes: list[Published], json: bool, dry_run: bool, title: str = "Publish") -> None:
@@ -145,7 +147,7 @@ def _print_deployment(result: Deployment) -> None:
 
 
 @task(help={"ref": "oci://HOST[:PORT]/PATH/CHART", "tag": "an alias tag such as latest",
-            "plain_http": TARGET_HELP["plain_http"], "target": "use this target's credentials (default: none)"})
+            "plain_http": TARGET_HELP["plain_http"], "target": REF_TARGET_HELP})
 @edge
 def resolve(c: Context, ref: str, tag: str, plain_http: bool = False, target: str = "") -> None:
     """Print the chart version behind an alias tag (helm install --version latest does not work; this does)."""
@@ -155,14 +157,14 @@ def resolve(c: Context, ref: str, tag: str, plain_http: bool = False, target: st
 
     parsed = oci.Ref.parse(ref)
     cfg = config(c)
-    tgt = _ref_target(cfg, parsed.host, target, plain_http)
+    tgt = _ref_target(cfg, parsed.host, target, plain_http, parsed.repository)
     with credentials.session(cfg, tgt, login_helm=False) as s:
         report.out(pushmod.resolve(s.client, parsed.repository, tag))
 
 
 @task(help={"ref": "oci://HOST[:PORT]/PATH/CHART", "version": "a chart version or an alias tag such as latest",
             "destination": "folder to write the .tgz into (default dist/pulled)",
-            "plain_http": TARGET_HELP["plain_http"], "target": "use this target's credentials (default: none)",
+            "plain_http": TARGET_HELP["plain_http"], "target": REF_TARGET_HELP,
             "verify": "refuse an unsigned or tampered chart (helm pull --verify)",
             "keyring": "public keyring for --verify (default signing.verify_keyring / CHARTSHIP_VERIFY_KEYRING)"})
 @edge
@@ -173,11 +175,12 @@ def pull(c: Context, ref: str, version: str, destination: str = "dist/pulled", p
     from chartship.errors import VersionError
     from chartship.publish import push as pushmod
     from chartship.registry import credentials, oci
+    from chartship.tools.helm import RegistryAuthError
     from chartship.version import semver
 
     parsed = oci.Ref.parse(ref)
     cfg = config(c)
-    tgt = _ref_target(cfg, parsed.host, target, plain_http)
+    tgt = _ref_target(cfg, parsed.host, target, plain_http, parsed.repository)
     with credentials.session(cfg, tgt) as s:
         try:
             concrete = str(semver.parse(semver.from_oci_tag(version)))
@@ -185,8 +188,11 @@ def pull(c: Context, ref: str, version: str, destination: str = "dist/pulled", p
             concrete = pushmod.resolve(s.client, parsed.repository, version)
             report.note(f"{version} -> {concrete}")
         ring = _keyring(cfg.root, keyring) if verify else None
-        path = cfg.helm.pull(ref, concrete, cfg.root / Path(destination), tgt.plain_http, s.registry_config,
-                             ring).archive
+        try:
+            path = cfg.helm.pull(ref, concrete, cfg.root / Path(destination), tgt.plain_http, s.registry_config,
+                                 ring).archive
+        except RegistryAuthError as exc:
+            raise _auth_failure(exc, tgt) from None
     if ring is not None:
         report.note(f"verified {ref}:{concrete} against {ring}")
     report.out(str(path.relative_to(cfg.root) if path.is_relative_to(cfg.root) else path))
@@ -209,7 +215,7 @@ def _keyring(root: Path, flag: str) -> Path:
 
 @task(help={"ref": "oci://HOST[:PORT]/PATH/CHART", "version": "chart version or alias tag",
             "keyring": "public keyring (default signing.verify_keyring / CHARTSHIP_VERIFY_KEYRING)",
-            "plain_http": TARGET_HELP["plain_http"], "target": "use this target's credentials (default: none)"})
+            "plain_http": TARGET_HELP["plain_http"], "target": REF_TARGET_HELP})
 @edge
 def verify(c: Context, ref: str, version: str, keyring: str = "", plain_http: bool = False, target: str = "") -> None:
     """Verify a published chart's provenance (signature and digest) against a public keyring; fails when unsigned or tampered."""
@@ -243,15 +249,28 @@ def verify_package(c: Context, package: str, keyring: str = "") -> None:
     report.out(cfg.helm.verify(archive, ring))
 
 
-def _ref_target(cfg: Config, host: str, target: str, plain_http: bool) -> Target:
-    """A named target's credentials, or anonymous access to ``host``."""
+def _ref_target(cfg: Config, host: str, target: str, plain_http: bool, repository: str = "") -> Target:
+    """The named target, else the configured target whose host is the reference's (its credentials),
+    else anonymous access to ``host``."""
     from dataclasses import replace
 
     from chartship.config import Target as TargetType
+    from chartship.registry import credentials
     from chartship.registry.oci import Ref
 
-    tgt = cfg.target(target) if target else TargetType(name="ref", url=str(Ref(host, "")), auth="none")
+    tgt = cfg.target(target) if target else credentials.matching_target(cfg, host, repository)
+    if tgt is None:
+        tgt = TargetType(name=credentials.ANONYMOUS, url=str(Ref(host, "")), auth="none")
     return replace(tgt, plain_http=tgt.plain_http or plain_http or _local(host))
+
+
+def _auth_failure(exc: Exception, tgt: Target) -> Exception:
+    """A helm 401/403 as one line naming the target and the variables it reads (set or not)."""
+    from chartship.errors import RegistryError
+    from chartship.registry import credentials
+
+    known = None if tgt.name == credentials.ANONYMOUS else tgt
+    return RegistryError(f"{exc}; {credentials.auth_hint(known, tgt.host)}")
 
 
 def _local(host: str) -> bool:

@@ -32,21 +32,27 @@ from chartship.tools.helmerrors import (
     LintFailed,
     NotFoundError,
     Op,
+    PushFailed,
+    PushTimeout,
+    PushTransient,
     RegistryAuthError,
     RegistryUnavailable,
     ReleaseFailed,
     classify,
+    push_failure,
 )
 from chartship.tools.summary import summarise
 
 __all__ = ["ChartInvalid", "ClusterUnreachable", "DependencyError", "Helm", "HelmError", "HelmNotFound", "HelmResult",
-           "HelmTimeout", "LintFailed", "NotFoundError", "Op", "RegistryAuthError", "RegistryUnavailable",
+           "HelmTimeout", "LintFailed", "NotFoundError", "Op", "PushFailed", "PushTimeout",
+           "PushTransient", "RegistryAuthError", "RegistryUnavailable",
            "ReleaseFailed", "find_path", "lint_messages", "parse_version"]
 
 MIN_VERSION = (3, 8, 0)
 _VERSION_RE = re.compile(r"^v?(\d+)\.(\d+)\.(\d+)")
 _DIGEST_RE = re.compile(r"Digest:\s*(sha256:[0-9a-f]{64})")
 _DURATION_RE = re.compile(r"(\d+(?:\.\d+)?)(h|ms|m|s|us|µs|ns)")
+PUSH_TIMEOUT_ENV = "CHARTSHIP_PUSH_TIMEOUT"
 WAIT_MARGIN = 120.0  # seconds beyond helm's own --timeout before chartship stops waiting for it
 
 
@@ -284,11 +290,24 @@ class Helm:
         return self.run(args, Op.REGISTRY, f"helm registry login {host}", env=_registry_env(registry_config),
                         stdin=password + "\n", timeout=120)
 
-    def push(self, package: Path, url: str, plain_http: bool, registry_config: Path | None) -> HelmResult:
-        """``helm push PACKAGE oci://…``; ``digest`` is the one helm reported."""
+    def push(self, package: Path, url: str, plain_http: bool, registry_config: Path | None,
+             timeout: float = 300.0) -> HelmResult:
+        """``helm push PACKAGE oci://…`` within ``timeout`` seconds; ``digest`` is the one helm reported.
+        A failure is classified from helm's whole output (:func:`push_failure`): PushTransient (429, 5xx,
+        reset, EOF) and PushTimeout are worth another attempt, RegistryAuthError and PushFailed are not."""
         args = ["push", str(package), url, *(["--plain-http"] if plain_http else [])]
-        result = self.run(args, Op.REGISTRY, f"helm push {package.name}", env=_registry_env(registry_config),
-                          timeout=900)
+        what = f"helm push {package.name} to {url}"
+        try:
+            result = self.run(args, Op.REGISTRY, what, env=_registry_env(registry_config), timeout=timeout)
+        except HelmTimeout:
+            limit = proc.effective_timeout(timeout)
+            raise PushTimeout(f"{what}: did not finish within {limit:g}s and was stopped (push_timeout, env "
+                              f"{PUSH_TIMEOUT_ENV}); check the registry, or raise the limit") from None
+        except HelmError as exc:
+            if isinstance(exc, HelmNotFound):
+                raise
+            kind, cause = push_failure(exc.output)
+            raise kind(f"{what} failed: {cause or exc.reason}", exc.output, exc.reason) from None
         digest = next(iter(_DIGEST_RE.findall(result.stdout + "\n" + result.stderr)), None)
         return HelmResult(result.argv, result.stdout, result.stderr, digest=digest)
 

@@ -154,3 +154,88 @@ def schema_failure(lines: list[str], limit: int | None = None) -> str | None:
     keys = "; ".join(f"{name}: {', '.join(item.split(': ', 1)[0] for item in items)}" for name, items in charts)
     first = next((f"{name}: {items[0]}" for name, items in charts if items), "")
     return head + keys + (f" (first: {first})" if first else "")
+
+
+# ---------------------------------------------------------------- helm push: what a failed upload means
+
+class PushFailed(HelmError):
+    """``helm push`` failed for a reason another attempt will not fix (a 4xx such as 400 or 413, or an
+    unrecognised error)."""
+
+
+class PushTransient(RegistryUnavailable):
+    """``helm push`` failed in a way worth another attempt: 429 or 5xx, a reset or closed connection, a timeout."""
+
+
+class PushTimeout(HelmTimeout):
+    """``helm push`` ran over the per-push time limit (``push_timeout``) and was stopped; worth another attempt."""
+
+    transient = True
+
+
+# helm quotes the upload URL (hundreds of characters: upload id, _state, digest); the status code follows it
+_PUSH_URL = re.compile(r"\"?\bhttps?://[^\s\"/]+(/[^\s\"?]*)?(\?[^\s\"]*)?\"?")
+_DIGESTS = re.compile(r"(?:unknown-)?sha256:[0-9a-f]{64}")
+_PUSH_STATUS = (
+    re.compile(r"response status code (\d{3})"),  # helm 4 (oras-go v2)
+    re.compile(r"unexpected status(?: code)?(?: from \w+ request to \S+)?:? (\d{3})\b"),  # helm 3 (containerd)
+    re.compile(r"\bstatus(?: code)?:? (\d{3})\b", re.IGNORECASE),
+)
+_PUSH_CAUSES = (
+    ("connection reset", re.compile(r"connection reset|broken pipe", re.IGNORECASE)),
+    ("connection refused", re.compile(r"connection refused", re.IGNORECASE)),
+    ("connection closed (EOF)", re.compile(r"\bEOF\b|server closed|connection closed", re.IGNORECASE)),
+    ("timeout", re.compile(r"i/o timeout|timeout awaiting|TLS handshake timeout|deadline exceeded|"
+                           r"Client\.Timeout", re.IGNORECASE)),
+    ("name resolution failed", re.compile(r"no such host|server misbehaving", re.IGNORECASE)),
+)
+_PUSH_AUTH = re.compile(r"unauthori[sz]ed|\bdenied\b|forbidden|basic credential not found|no basic auth credentials|"
+                        r"authentication required", re.IGNORECASE)
+_METHOD = re.compile(r"\b(PUT|POST|PATCH|HEAD|GET)\b", re.IGNORECASE)
+
+
+def _short_urls(text: str) -> str:
+    """Every URL reduced to its path (query strings such as the upload's ``_state`` dropped)."""
+    return _PUSH_URL.sub(lambda m: m.group(1) or "/", text)
+
+
+def push_status(output: str) -> int | None:
+    """The HTTP status a failed ``helm push`` reports, wherever it sits in the (long) line; None when
+    the failure is not an HTTP answer (a reset, a timeout)."""
+    text = _DIGESTS.sub("sha256:…", _short_urls(output))
+    for pattern in _PUSH_STATUS:
+        found = pattern.search(text)
+        if found:
+            return int(found.group(1))
+    return None
+
+
+def push_failure(output: str) -> tuple[type[HelmError], str]:
+    """(error class, cause in a few words, e.g. ``HTTP 503 on PUT /v2/charts/web/blobs/uploads/…``) for a
+    failed ``helm push`` that printed ``output`` (all of it, stdout and stderr)."""
+    text = _DIGESTS.sub("sha256:…", _short_urls(output))
+    where = ""
+    paths = [m.group(1) for m in _PUSH_URL.finditer(output) if m.group(1)]
+    if paths:
+        method = _METHOD.search(text)
+        where = f" on {method.group(1).upper() + ' ' if method else ''}{_upload_path(paths[-1])}"
+    status = push_status(output)
+    if status is not None:
+        cause = f"HTTP {status}{where}"
+        if status in (401, 403):
+            return RegistryAuthError, cause
+        if status == 429 or 500 <= status <= 599:
+            return PushTransient, cause
+        return PushFailed, cause
+    if _PUSH_AUTH.search(text):
+        return RegistryAuthError, "access denied" + where
+    for cause, pattern in _PUSH_CAUSES:
+        if pattern.search(text):
+            return PushTransient, cause + where
+    return PushFailed, ""
+
+
+def _upload_path(path: str) -> str:
+    """``/v2/REPO/blobs/uploads/<id>`` shortened to ``…/uploads/…``: the upload id means nothing to a reader."""
+    head, sep, _rest = path.partition("/blobs/uploads/")
+    return f"{head}{sep}…" if sep else path

@@ -8,13 +8,14 @@ from pathlib import Path
 
 import pytest
 
+from tests.adversarial import faultproxy as fp
 from tests.adversarial.conftest import chart, commit, git, invoke, project, refused, tags, target, tree
 from tests.helpers.pipeline import GIT
-from tests.helpers.registry import FaultProxy, Registry, make_dist
+from tests.helpers.registry import Registry, make_dist
 
 
 def test_only_latest_failed_says_the_version_was_pushed(tmp_path: Path, registry: Registry, helm_bin: Path) -> None:
-    proxy = FaultProxy(registry.host, lambda m, p, n: 500 if m == "PUT" and p.endswith("/manifests/latest") else None)
+    proxy = fp.FaultProxy(registry.host, fp.when("PUT", "/manifests/latest", fp.status(500)))
     try:
         repo = project(tmp_path / "repo", config=target(Registry(proxy.host, registry.state, 0, None)))
         make_dist(repo, helm_bin, "web")

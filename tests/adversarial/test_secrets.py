@@ -15,8 +15,9 @@ from pathlib import Path
 
 import pytest
 
+from tests.adversarial import faultproxy as fp
 from tests.adversarial.conftest import INVOKE, invoke, project, refused, target, tree
-from tests.helpers.registry import FaultProxy, Registry, make_dist, start_registry
+from tests.helpers.registry import Registry, make_dist, start_registry
 
 PASSWORD = "Pw-9x"  # short on purpose: every length is redacted
 USER = "alice"
@@ -119,15 +120,14 @@ def test_registry_echoing_the_authorization_header_does_not_leak_it(tmp_path: Pa
         server.server_close()
 
 
-def _stalled_push(tmp_path: Path, helm_bin: Path, auth_reg: Registry) -> tuple[subprocess.Popen[str], Path, FaultProxy]:
+def _stalled_push(tmp_path: Path, helm_bin: Path, auth_reg: Registry) -> tuple[subprocess.Popen[str], Path, fp.FaultProxy]:
     """helm.push through a proxy that holds the blob upload, with a private TMPDIR to watch."""
     release = threading.Event()
 
-    def fault(method: str, path: str, n: int) -> None:
-        if "/blobs/uploads/" in path:
-            release.wait(60)
+    def hold(seen: fp.Seen) -> fp.Action | None:
+        return fp.call(lambda: release.wait(60)) if "/blobs/uploads/" in seen.path else None
 
-    proxy = FaultProxy(auth_reg.host, fault)
+    proxy = fp.FaultProxy(auth_reg.host, hold)
     proxy.release = release  # type: ignore[attr-defined]
     repo = project(tmp_path / "repo", config=target(Registry(proxy.host, auth_reg.state, 0, None), "basic"))
     make_dist(repo, helm_bin, "web")

@@ -131,8 +131,9 @@ def test_safe_templates_are_accepted(tmp_path: Path, version_tpl: str, latest_tp
     ("highest-final", "1.10.0", "1.9.0", False),
 ])
 def test_alias_policy(policy: str, current: str, new: str, allowed: bool) -> None:
-    ok, why = aliases.may_move(policy, current, new)
-    assert ok is allowed and (ok or (current in why and policy in why))
+    why = aliases.refusal(policy, "latest", current, new)
+    ok = why is None
+    assert ok is allowed and (ok or (why is not None and current in why and policy in why))
 
 
 # ---------------------------------------------------------------- through the real entry point

@@ -4,7 +4,7 @@
 - ``tests.helpers.charts``    small hand-written Chart.yaml files (app, umbrella, cache)
 - ``tests.helpers.hooks``     a repository for the pre-commit hook tests, a recording helm
 - ``tests.helpers.pipeline``  temp git projects with `helm create` charts for the build pipeline
-- ``tests.helpers.registry``  docker-registry processes, a fault-injecting proxy, built packages
+- ``tests.helpers.registry``  docker-registry processes, built packages (the fault proxy: tests.adversarial.faultproxy)
 """
 
 from __future__ import annotations

@@ -1,19 +1,16 @@
-"""Real registry processes for publish tests: docker-registry with htpasswd,
-a fault-injecting HTTP proxy in front of it, and temp projects with built packages.
+"""Real registry processes for publish tests: docker-registry with htpasswd and temp projects with
+built packages (the fault-injecting proxy is tests/adversarial/faultproxy.py).
 The fixtures that start registries (``registries``, ``auth_registry``) are in tests/plugins/registry.py."""
 
 from __future__ import annotations
 
 import hashlib
-import http.client
 import json
 import os
 import shutil
 import subprocess
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import bcrypt
@@ -51,91 +48,6 @@ def start_registry(tmp: Path, users: dict[str, str] | None = None) -> Registry:
     port = free_port()
     registry_server.start(tmp / "registry", port, htpasswd=htpasswd)
     return Registry(f"127.0.0.1:{port}", tmp / "registry", port, htpasswd)
-
-
-Fault = Callable[[str, str, int], "int | str | None"]
-
-
-class FaultProxy:
-    """Forwards HTTP to an upstream registry; ``fault(method, path, n)`` may answer a status
-    instead, or return "kill" to run ``on_kill`` (e.g. kill the registry) before forwarding."""
-
-    def __init__(self, upstream: str, fault: Fault, on_kill: Callable[[], None] = lambda: None) -> None:
-        self.upstream = upstream
-        self.fault = fault
-        self.on_kill = on_kill
-        self.count = 0
-        self.log: list[tuple[str, str, int]] = []
-        lock = threading.Lock()
-        proxy = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def _body(self) -> bytes:
-                if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
-                    data = b""
-                    while True:
-                        size = int(self.rfile.readline().strip() or b"0", 16)
-                        if size == 0:
-                            self.rfile.readline()
-                            return data
-                        data += self.rfile.read(size)
-                        self.rfile.readline()
-                return self.rfile.read(int(self.headers.get("Content-Length") or 0))
-
-            def _handle(self) -> None:
-                body = self._body()
-                with lock:
-                    proxy.count += 1
-                    n = proxy.count
-                action = proxy.fault(self.command, self.path, n)
-                if action == "kill":
-                    proxy.on_kill()
-                elif isinstance(action, int):
-                    proxy.log.append((self.command, self.path, action))
-                    self.send_response(action)
-                    self.send_header("Content-Length", "0")
-                    if action == 429:
-                        self.send_header("Retry-After", "0")
-                    self.end_headers()
-                    return
-                try:
-                    conn = http.client.HTTPConnection(proxy.upstream, timeout=30)
-                    headers = {k: v for k, v in self.headers.items() if k.lower() not in ("host", "transfer-encoding")}
-                    headers["Content-Length"] = str(len(body))
-                    conn.request(self.command, self.path, body=body if body or self.command in ("PUT", "POST", "PATCH") else None,
-                                 headers=headers)
-                    resp = conn.getresponse()
-                    data = resp.read()
-                except OSError:
-                    proxy.log.append((self.command, self.path, 502))
-                    self.send_response(502)
-                    self.send_header("Content-Length", "0")
-                    self.end_headers()
-                    return
-                proxy.log.append((self.command, self.path, resp.status))
-                self.send_response(resp.status)
-                for k, v in resp.getheaders():
-                    if k.lower() not in ("transfer-encoding", "connection", "content-length", "date", "server"):
-                        self.send_header(k, v.replace(f"http://{proxy.upstream}", f"http://{proxy.host}"))
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            do_GET = do_HEAD = do_PUT = do_POST = do_PATCH = do_DELETE = _handle
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.host = f"127.0.0.1:{self.server.server_address[1]}"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
 
 
 def make_project(tmp: Path, project_root: Path, targets: str, default: str = "local") -> Path:

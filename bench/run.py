@@ -272,7 +272,10 @@ def bench_p4(work: Path, repo: Path, env: dict[str, str], runs: int) -> list[dic
     measure.sample([cand, base], runs, env, args.warmup)
     out = [result("P4", "`invoke --list` in the synthetic repository", cand, base, False, 1.3, runs,
                   [before, measure.load()])]
-    program = Cmd("chartship --list", [str(VENV_BIN / "chartship"), "--list"], repo)
+    script_path = VENV_BIN / "chartship"  # an older editable install may lack the console script: same program
+    program = Cmd("chartship --list", [str(script_path)] if script_path.exists() else [sys.executable, "-m", "chartship"],
+                  repo)
+    program.argv.append("--list")
     measure.sample([program, base], runs, env, args.warmup)
     out.append(result("P4-chartship", "`chartship --list` in the synthetic repository", program, base, False, 1.3, runs,
                       [before, measure.load()]))
@@ -410,7 +413,7 @@ def wait_for_load(limit: float) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     global args
     args = parse(argv)
-    only = set(filter(None, args.only.split(","))) or {"P1", "P2", "P3", "P4", "rss", "scale"}
+    only = set(filter(None, args.only.split(","))) or {"P1", "P2", "P3", "P4", "peers", "rss", "scale"}
     helm = helm_path()
     env = child_env(helm)
     helm_version = subprocess.run([str(helm), "version", "--template", "{{.Version}}"], capture_output=True, text=True,

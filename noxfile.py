@@ -19,9 +19,9 @@ nox.options.error_on_missing_interpreters = True
 
 
 def chart_checks(session: nox.Session) -> None:
-    """Version file == charts, helm lint --strict on every chart, chart READMEs up to date."""
+    """Version file == charts, helm lint --strict on every chart (`-- --shard I/N`: one shard), chart READMEs up to date."""
     session.run("python", "-m", "chartship", "version.check")
-    session.run("python", "-m", "chartship", "helm.lint", "--all")
+    session.run("python", "-m", "chartship", "helm.lint", "--all", *session.posargs)
     session.run("python", "-m", "chartship", "helm.docs", "--check")
 
 

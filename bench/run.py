@@ -28,6 +28,7 @@ PROJECT = BENCH.parent
 sys.path[:0] = [str(BENCH), str(PROJECT)]
 
 import measure  # noqa: E402
+import peers  # noqa: E402
 import report  # noqa: E402
 import synth  # noqa: E402
 from measure import BenchError, Cmd  # noqa: E402
@@ -47,7 +48,7 @@ def parse(argv: Sequence[str] | None) -> argparse.Namespace:
     p.add_argument("--scale", default="10,40,160", help="chart counts for the helm.build scaling figure; default 10,40,160")
     p.add_argument("--scale-runs", type=int, default=0, help="timed runs per scaling point (default: --slow-runs)")
     p.add_argument("--out", type=Path, default=BENCH, help="where results.md / results.json go; default bench/")
-    p.add_argument("--only", default="", help="comma-separated subset of P1,P2,P3,P4,rss,scale (default: all)")
+    p.add_argument("--only", default="", help="comma-separated subset of P1,P2,P3,P4,peers,rss,scale (default: all)")
     p.add_argument("--profile", action="store_true", help="run pyinstrument on every candidate that misses its target")
     p.add_argument("--wait-load", type=float, default=0.0,
                    help="before starting, wait (up to 10 min) for the 1-minute load average to fall below this")
@@ -173,7 +174,7 @@ def bench_p1(work: Path, helm: Path, env: dict[str, str], runs: int) -> list[dic
     before = measure.load()
     measure.sample([cand, base], runs, env, args.warmup)
     return [result("P1", f"`chartship-version-sync` (check, no files) on a {args.hook_charts}-chart repository", cand, base,
-                   False, 3.0, runs, [before, measure.load()])]
+                   False, 2.5, runs, [before, measure.load()])]
 
 
 def bench_p2(work: Path, repo: Path, env: dict[str, str], runs: int) -> list[dict[str, Any]]:
@@ -190,8 +191,9 @@ def bench_p2(work: Path, repo: Path, env: dict[str, str], runs: int) -> list[dic
     measure.sample([loop, lint2, lint1], runs, env, args.warmup)
     load = [before, measure.load()]
     out.append(result("P2a", f"`invoke helm.lint --all` on {n} charts (default jobs = {os.cpu_count()} cores)", lint2, loop,
-                       True, 1.8, runs, load))
-    out.append(result("P2b", f"`invoke helm.lint --all --jobs 1` on {n} charts", lint1, loop, False, 1.10, runs, load))
+                       True, 3.0, runs, load, charts=n))
+    out.append(result("P2b", f"`invoke helm.lint --all --jobs 1` on {n} charts", lint1, loop, False, 0.7, runs, load,
+                      charts=n))
 
     for lint_flag, base_name, base_sh, suffix in (("--no-lint", "bash package-loop.sh", pkg_sh, ""),
                                                   ("", "bash lint-package-loop.sh", both_sh, "-lint")):
@@ -203,10 +205,11 @@ def bench_p2(work: Path, repo: Path, env: dict[str, str], runs: int) -> list[dic
         measure.sample([loop, build2, build1], runs, env, args.warmup)
         load = [before, measure.load()]
         label = "without lint (`--no-lint`)" if lint_flag else "with lint (the default)"
+        # P2c is issue 16's row; the -jobs1 and -lint rows take the targets of P2b and P2a
         out.append(result(f"P2c{suffix}", f"`invoke helm.build` {label}, {n} charts, dist/ removed before each run",
-                          build2, loop, True, 1.8, runs, load))
+                          build2, loop, True, 3.0 if suffix else 4.0, runs, load, charts=n))
         out.append(result(f"P2c{suffix}-jobs1", f"`invoke helm.build --jobs 1` {label}, {n} charts", build1, loop,
-                          False, 1.10, runs, load))
+                          False, 0.7, runs, load, charts=n))
     return out
 
 
@@ -267,8 +270,92 @@ def bench_p4(work: Path, repo: Path, env: dict[str, str], runs: int) -> list[dic
     base = Cmd("invoke --list, empty tasks.py", [INVOKE, "--list"], empty, ok_codes=(1,))  # "No tasks found", exit 1
     before = measure.load()
     measure.sample([cand, base], runs, env, args.warmup)
-    return [result("P4", "`invoke --list` in the synthetic repository", cand, base, False, 1.5, runs,
-                   [before, measure.load()])]
+    out = [result("P4", "`invoke --list` in the synthetic repository", cand, base, False, 1.3, runs,
+                  [before, measure.load()])]
+    script_path = VENV_BIN / "chartship"  # an older editable install may lack the console script: same program
+    program = Cmd("chartship --list", [str(script_path)] if script_path.exists() else [sys.executable, "-m", "chartship"],
+                  repo)
+    program.argv.append("--list")
+    base2 = Cmd("invoke --list, empty tasks.py", [INVOKE, "--list"], empty, ok_codes=(1,))
+    measure.sample([program, base2], runs, env, args.warmup)
+    out.append(result("P4-chartship", "`chartship --list` in the synthetic repository", program, base2, False, 1.3, runs,
+                      [before, measure.load()]))
+    return out
+
+
+def helm_start_cpu(helm: Path, env: dict[str, str], runs: int) -> float:
+    """CPU seconds of one helm start that does nothing (`helm version`): the cost a process per chart pays."""
+    cmd = Cmd("helm version", [str(helm), "version", "--short"], PROJECT)
+    measure.sample([cmd], max(runs, 5), env, 1)
+    return round(cmd.cpu_median, 4)
+
+
+def unavailable(id_: str, what: str, baseline: str, target: str, why: str) -> dict[str, Any]:
+    return {"id": id_, "what": what, "baseline": baseline, "target": target, "met": False, "unavailable": why,
+            "load_1m": [measure.load()], "runs": 0}
+
+
+def bench_peers(work: Path, repo: Path, helm: Path, env: dict[str, str], runs: int) -> list[dict[str, Any]]:
+    """P2d (chart-testing), P5 (helm-docs), P6 (helm template + kubeconform) against the peers built from Go."""
+    built = peers.build(lambda msg: print(f"bench: {msg}", file=sys.stderr))
+    n = len(synth.chart_names(repo))
+    out: list[dict[str, Any]] = []
+    ct, docs, kc = built["chart-testing"], built["helm-docs"], built["kubeconform"]
+    what = f"`invoke helm.lint --all` on {n} charts (3 values sets per scaffold; ct: its ci/ values, here the defaults)"
+    base_name = f"`ct lint --all` ({peers.version_of('chart-testing')})"
+    if isinstance(ct, Path):
+        ct_repo = work / "ct-repo"
+        shutil.copytree(repo, ct_repo, symlinks=True)
+        peers.ct_setup(ct_repo)
+        (work / "helm-bin").mkdir(exist_ok=True)
+        if not (work / "helm-bin" / "helm").exists():
+            (work / "helm-bin" / "helm").symlink_to(helm)  # ct runs `helm` from PATH (chartship takes HELM_BIN)
+        ct_env = {**env, "PATH": os.pathsep.join([str(work / "helm-bin"), env["PATH"]])}
+        base = Cmd(base_name, [str(ct), "lint", "--all", "--config", "ct.yaml", "--lint-conf", ".yamllint.yaml"], ct_repo)
+        cand = Cmd("helm.lint", [INVOKE, "helm.lint", "--all"], repo)
+        before = measure.load()
+        measure.sample([cand, base], runs, ct_env, args.warmup)
+        out.append(result("P2d", what, cand, base, True, 8.0, runs, [before, measure.load()], charts=n))
+    else:
+        out.append(unavailable("P2d", what, base_name, ">= 8.0", ct))
+
+    what = f"chart-docs hook on {n} charts, READMEs current"
+    base_name = f"`helm-docs` ({peers.version_of('helm-docs')})"
+    if isinstance(docs, Path):
+        docs_repo = work / "docs-repo"
+        shutil.copytree(repo, docs_repo, symlinks=True)
+        base = Cmd(base_name, [str(docs), "--chart-search-root", "charts", "--log-level", "warning"], docs_repo)
+        measure.run_once(base, env)  # writes its READMEs: current from here on
+        ours = work / "docs-ours"
+        shutil.copytree(repo, ours, symlinks=True)
+        subprocess.run([INVOKE, "helm.docs"], cwd=ours, env=env, check=True, capture_output=True)
+        files = [f"charts/{c}/Chart.yaml" for c in synth.chart_names(ours)]
+        cand = Cmd("chartship-chart-docs", [str(VENV_BIN / "chartship-chart-docs"), *files], ours)
+        before = measure.load()
+        measure.sample([cand, base], max(runs, 5), env, args.warmup)
+        out.append(result("P5", what, cand, base, False, 2.0, max(runs, 5), [before, measure.load()], charts=n))
+    else:
+        out.append(unavailable("P5", what, base_name, "<= 2.0", docs))
+
+    what = f"`invoke helm.validate` on {n} charts x their values sets (schemas and security rules; the loop: schemas only)"
+    base_name = f"`helm template` per set + kubeconform ({peers.version_of('kubeconform')}), same schemas"
+    if isinstance(kc, Path):
+        from chartship import config
+
+        versions = list(config.load(repo, environ={}).kubernetes_versions)
+        renders = work / "p6-renders"
+        peers.render_all(repo, helm, environment_files(repo), renders)
+        location = peers.kubeconform_schemas(work / "kubeconform-schemas", versions, peers.rendered_kinds(renders))
+        loop_sh = script(work, "validate-loop.sh", peers.validate_loop(environment_files(repo), versions, kc, location))
+        base = Cmd(base_name, ["bash", loop_sh], repo)
+        cand = Cmd("helm.validate", [INVOKE, "helm.validate"], repo, ok_codes=(0, 1))  # scaffolds have security findings
+        before = measure.load()
+        measure.sample([cand, base], runs, env, args.warmup)
+        out.append(result("P6", what, cand, base, False, 0.8, runs, [before, measure.load()], charts=n))
+        data_scripts["validate-loop.sh"] = Path(loop_sh).read_text()
+    else:
+        out.append(unavailable("P6", what, base_name, "<= 0.8", kc))
+    return out
 
 
 def bench_rss(repo: Path, env: dict[str, str]) -> dict[str, Any]:
@@ -327,7 +414,7 @@ def wait_for_load(limit: float) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     global args
     args = parse(argv)
-    only = set(filter(None, args.only.split(","))) or {"P1", "P2", "P3", "P4", "rss", "scale"}
+    only = set(filter(None, args.only.split(","))) or {"P1", "P2", "P3", "P4", "peers", "rss", "scale"}
     helm = helm_path()
     env = child_env(helm)
     helm_version = subprocess.run([str(helm), "version", "--template", "{{.Version}}"], capture_output=True, text=True,
@@ -344,13 +431,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     }
     try:
         repo = synth.make(work / "repo", args.charts, helm)
-        data["scripts"] = {"lint-loop.sh": lint_loop(repo), "package-loop.sh": package_loop()}
+        data["scripts"] = data_scripts
+        data_scripts.update({"lint-loop.sh": lint_loop(repo), "package-loop.sh": package_loop()})
+        data["helm_start_cpu_s"] = helm_start_cpu(helm, env, args.runs)
         if "P1" in only:
             data["results"] += bench_p1(work, helm, env, args.runs)
         if "P4" in only:
             data["results"] += bench_p4(work, repo, env, args.runs)
         if "P2" in only:
             data["results"] += bench_p2(work, repo, env, args.slow_runs)
+        if "peers" in only:
+            data["results"] += bench_peers(work, repo, helm, env, args.slow_runs)
         if "P3" in only:
             data["results"] += bench_p3(work, repo, env, args.slow_runs)
             synth.set_registry_port(repo, 5000)
@@ -369,6 +460,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         else:
             shutil.rmtree(work, ignore_errors=True)
     args.out.mkdir(parents=True, exist_ok=True)
+    previous = args.out / "results.json"
+    if previous.exists():  # bench/coldstart.py's figures (P0, P7) are measured separately and kept
+        data["coldstart"] = json.loads(previous.read_text()).get("coldstart", {})
     (args.out / "results.json").write_text(json.dumps(data, indent=2) + "\n")
     (args.out / "results.md").write_text(report.markdown(data))
     print(report.summary(data))
@@ -378,7 +472,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 def profiles(results: list[dict[str, Any]], repo: Path, env: dict[str, str]) -> dict[str, str]:
     found = {}
     for r in results:
-        if r["met"] or not r["command"].startswith("invoke") or "helm.deploy" in r["command"]:
+        if r["met"] or "command" not in r or not r["command"].startswith("invoke") or "helm.deploy" in r["command"]:
             continue
         argv = [INVOKE, *r["command"].split()[1:]]
         prep = rm_dist(repo) if "helm.build" in r["command"] else None
@@ -392,6 +486,7 @@ def profile_name(path: str) -> str:
 
 args: argparse.Namespace
 profiled: dict[str, str] = {}  # id -> pyinstrument report, for profiles that must run inside a benchmark
+data_scripts: dict[str, str] = {}  # the baseline scripts, listed in results.md
 
 if __name__ == "__main__":
     try:

@@ -126,25 +126,26 @@ def shallow_note(cfg: Config, charts: Sequence[chartmod.Chart]) -> None:
 
 def _package_all(cfg: Config, ws: workspace.Workspace, names: Sequence[str], names_for: dict[str, dict[str, str]],
                  tags: dict[str, dict[str, str]], staging: Path, jobs: int, times: dict[str, int]) -> list[package.Entry]:
-    """Package the charts in parallel (``jobs`` helm processes); entries come back in ``names`` order."""
+    """Package the charts (one helm process per batch, ``jobs`` batches at once), then repack them reproducibly
+    in parallel; entries come back in ``names`` order."""
+    raw_dir = staging / ".helm"
+    raw_dir.mkdir()
+    raws = package.helm_archives(cfg.helm, [(n, ws.chart(n).path, ws.source[n].rel) for n in names], raw_dir, jobs)
 
     def one(name: str) -> list[package.Entry]:
-        c, src = ws.chart(name), ws.source[name]
-        raw_dir = staging / f".helm-{name}"
-        raw_dir.mkdir()
-        raw = cfg.helm.package(c.path, raw_dir, src.rel).archive
-        epoch = times[name]
+        c, epoch = ws.chart(name), times[name]
         made = []
         for kind, file in names_for[name].items():
             out = staging / file
-            package.repack(raw, out, epoch)
+            package.repack(raws[name], out, epoch)
             made.append(package.Entry(file=file, chart=name, version=c.version, tag=tags[name][kind], kind=kind,
                                       sha256=package.sha256(out), path=(DIST_DIR / file).as_posix()))
-        shutil.rmtree(raw_dir)
         return made
 
     with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-        return [e for made in pool.map(one, names) for e in made]
+        entries = [e for made in pool.map(one, names) for e in made]
+    shutil.rmtree(raw_dir)
+    return entries
 
 
 def refuse_dev_latest(cfg: Config, dev: DevBuild, latest: bool) -> None:

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from chartship.build import workspace
+from chartship.build import lintbatch, workspace
 from chartship.charts import chart as chartmod
 from chartship.charts import values
 from chartship.config import Config
@@ -120,28 +120,42 @@ def run(cfg: Config, all_charts: Sequence[chartmod.Chart], names: Sequence[str],
         def submit(name: str, check: str, fn: Callable[..., Any], *args: Any) -> None:
             tasks.append((name, check, pool.submit(fn, *args)))
 
-        submit("", "yamllint", _yamllint, cfg, ws, names, report)
+        lint_jobs: list[lintbatch.Job] = []
+        sets_of: dict[str, list[values.ValuesSet]] = {}
         for name in names:
             c = ws.chart(name)
             for problem in chart_yaml_problems(c):
                 report.charts[name]["chart.yaml"].fail(problem)
             report.charts[name]["chart.yaml"].messages.extend(
                 f"warning: {w}" for w in values.unmatched(cfg, c.path, ws.source[name].rel))
-            sets = values.values_sets(cfg, c.path)
-            submit(name, "schema", _schema, ws, name, sets)
+            sets_of[name] = values.values_sets(cfg, c.path)
             failure = ws.problem(name)
             if failure is not None:
                 report.charts[name]["prepare"].fail(str(failure))
                 report.charts[name]["helm-lint"] = Outcome(status=SKIPPED, messages=["prepare failed"])
-                continue
-            report.charts[name]["helm-lint"].messages.append(f"values sets: {', '.join(s.name for s in sets)}")
-            for vs in sets:
-                submit(name, "helm-lint", _helm_lint, cfg, c, ws.source[name].rel, vs)
+            else:
+                report.charts[name]["helm-lint"].messages.append(
+                    f"values sets: {', '.join(s.name for s in sets_of[name])}")
+                lint_jobs += [(c, vs) for vs in sets_of[name]]
+        # batched helm lints first (the long ones), then the rest beside them
+        plan = lintbatch.plan(lint_jobs, jobs)
+        batches = [pool.submit(lintbatch.lint_chunk, cfg.helm, chunk) for chunk in plan]
+        batched = {(c.name, vs.name) for chunk in plan for c, vs in chunk}
+        submit("", "yamllint", _yamllint, cfg, ws, names, report)
+        for name in names:
+            submit(name, "schema", _schema, ws, name, sets_of[name])
+        single = {(c.name, vs.name): pool.submit(_helm_lint, cfg, c, ws.source[c.name].rel, vs)
+                  for c, vs in lint_jobs if (c.name, vs.name) not in batched}
+        passed = set().union(*(b.result() for b in batches))
+        for c, vs in lint_jobs:  # what a batch did not pass: linted alone, for helm's own words
+            if (c.name, vs.name) not in single and (c.name, vs.name) not in passed:
+                single[(c.name, vs.name)] = pool.submit(_helm_lint, cfg, c, ws.source[c.name].rel, vs)
         for name, check, future in tasks:
             result = future.result()
             if check == "schema":
                 report.charts[name]["schema"] = result
-            elif check == "helm-lint":
-                for line in result:
-                    report.charts[name]["helm-lint"].fail(line)
+        for c, vs in lint_jobs:
+            if (c.name, vs.name) in single:
+                for line in single[(c.name, vs.name)].result():
+                    report.charts[c.name]["helm-lint"].fail(line)
     return report

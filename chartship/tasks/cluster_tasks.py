@@ -5,7 +5,7 @@ from __future__ import annotations
 from invoke.context import Context
 from invoke.tasks import task
 
-from chartship.tasks.common import config, edge
+from chartship.tasks.common import SHARD_HELP, config, edge, shard_names
 from chartship.tasks.reports import JUNIT_HELP, publish, rel_of
 
 
@@ -17,10 +17,10 @@ from chartship.tasks.reports import JUNIT_HELP, publish, rel_of
     "target": "where to look for the previous published version (default: default_target)",
     "timeout": "how long each install, upgrade, helm test and rollback may take (a duration such as 90s or 5m; "
                "default 3m)",
-    "json": "print the steps as JSON", "junit": JUNIT_HELP})
+    "json": "print the steps as JSON", "junit": JUNIT_HELP, "shard": SHARD_HELP})
 @edge
 def test(c: Context, provider: str = "", keep: bool = False, chart: list[str] | None = None, target: str = "",
-         timeout: str = "3m", json: bool = False, junit: str = "") -> None:
+         timeout: str = "3m", json: bool = False, junit: str = "", shard: str = "") -> None:
     """Per chart and values set in a fresh namespace: install previous version, upgrade, helm test, rollback."""
     from chartship import report
     from chartship.charts import chart as chartmod
@@ -32,10 +32,15 @@ def test(c: Context, provider: str = "", keep: bool = False, chart: list[str] | 
     seconds(timeout)  # a malformed duration is refused before a cluster is started
     cfg = config(c, default_target=target or None)
     charts = chartmod.discover(cfg, chart or [])
+    if shard:
+        kept = set(shard_names(chartmod.discover(cfg), [ch.name for ch in charts], shard))
+        charts = [ch for ch in charts if ch.name in kept]
     chosen = provider or providers.default_provider(cfg.root)
-    report.note(f"cluster test with provider {chosen}: {', '.join(ch.name for ch in charts)}")
-    with providers.provide(cfg, chosen, keep, log=report.note) as cl:
-        steps = clustertest.run(cfg, charts, cl, release_target(cfg), report.note, timeout)
+    steps: list[clustertest.Step] = []
+    if charts:  # an empty shard starts no cluster
+        report.note(f"cluster test with provider {chosen}: {', '.join(ch.name for ch in charts)}")
+        with providers.provide(cfg, chosen, keep, log=report.note) as cl:
+            steps = clustertest.run(cfg, charts, cl, release_target(cfg), report.note, timeout)
     if json:
         report.emit_json({"provider": chosen, "ok": all(s.ok for s in steps),
                           "steps": [s.as_dict() for s in steps]})

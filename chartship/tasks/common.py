@@ -13,7 +13,11 @@ from invoke.context import Context
 from invoke.exceptions import Exit
 
 if TYPE_CHECKING:
+    from chartship.charts.chart import Chart
     from chartship.config import Config
+
+SHARD_HELP = ("I/N: only shard I of N (e.g. 1/2) of the selected charts, an umbrella with its file:// subcharts; "
+              "N runners given 1/N .. N/N cover every chart exactly once")
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -65,3 +69,18 @@ def config(c: Context, **flags: Any) -> Config:
     from chartship import config as cfgmod
 
     return cfgmod.load(root(c), flags)
+
+
+def shard_names(charts: list[Chart], names: list[str], shard: str) -> list[str]:
+    """The part of ``names`` that ``--shard I/N`` keeps (all of them without the flag); says which."""
+    from chartship.charts import shard as shardmod
+
+    spec = shardmod.parse(shard)
+    if spec is None:
+        return names
+    kept = shardmod.pick(charts, names, spec)
+    if names:
+        from chartship import report
+
+        report.note(f"shard {spec}: {', '.join(kept) or 'no chart in this shard'} ({len(kept)} of {len(names)} charts)")
+    return kept

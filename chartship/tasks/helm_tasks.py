@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from invoke.context import Context
 from invoke.tasks import task
 
-from chartship.tasks.common import config, edge
+from chartship.tasks.common import SHARD_HELP, config, edge, shard_names
 from chartship.tasks.reports import JUNIT_HELP, publish, rel_of
 
 if TYPE_CHECKING:
@@ -81,17 +81,17 @@ def deps(c: Context, chart: list[str] | None = None, jobs: int = 0, target: str 
 
 
 @task(iterable=["chart"], help={**SELECT_HELP, "jobs": JOBS_HELP, "json": "print results as JSON", "target": TARGET_HELP,
-                                "junit": JUNIT_HELP})
+                                "junit": JUNIT_HELP, "shard": SHARD_HELP})
 @edge
 def lint(c: Context, chart: list[str] | None = None, all: bool = False, changed_since: str = "",  # noqa: A002
-         jobs: int = 0, json: bool = False, target: str = "", junit: str = "") -> None:
+         jobs: int = 0, json: bool = False, target: str = "", junit: str = "", shard: str = "") -> None:
     """Lint charts in parallel: Chart.yaml, helm lint --strict per environment, yamllint, values schema."""
     from chartship import report
     from chartship.build import lint as lintmod
     from chartship.errors import CheckFailed
 
     cfg, charts = _setup(c, jobs)
-    names = _select(cfg, charts, chart, all, changed_since)
+    names = shard_names(charts, _select(cfg, charts, chart, all, changed_since), shard)
     result = lintmod.run(cfg, charts, names, cfg.jobs, target or None) if names else lintmod.Report({})
     if json:
         report.emit_json(result.as_dict())
@@ -191,10 +191,11 @@ def build(c: Context, chart: list[str] | None = None, latest: bool = False, no_l
 
 
 @task(iterable=["chart"], help={**SELECT_HELP, "chart": CHART_HELP + "; default: every chart", "jobs": JOBS_HELP,
-                                "json": "print results as JSON", "target": TARGET_HELP, "junit": JUNIT_HELP})
+                                "json": "print results as JSON", "target": TARGET_HELP, "junit": JUNIT_HELP,
+                                "shard": SHARD_HELP})
 @edge
 def test(c: Context, chart: list[str] | None = None, all: bool = False, changed_since: str = "",  # noqa: A002
-         jobs: int = 0, json: bool = False, target: str = "", junit: str = "") -> None:
+         jobs: int = 0, json: bool = False, target: str = "", junit: str = "", shard: str = "") -> None:
     """Dry-run every chart x environment without a cluster: helm template, then helm install --dry-run=client."""
     from chartship import report
     from chartship.errors import CheckFailed
@@ -202,6 +203,7 @@ def test(c: Context, chart: list[str] | None = None, all: bool = False, changed_
 
     cfg, charts = _setup(c, jobs)
     names = _select(cfg, charts, chart, all, changed_since) if (chart or changed_since) else [ch.name for ch in charts]
+    names = shard_names(charts, names, shard)
     cases = helmtest.run(cfg, charts, names, cfg.jobs, target or None) if names else []
     if json:
         report.emit_json({"ok": all_ok(cases), "cases": [x.as_dict() for x in cases]})

@@ -5,7 +5,7 @@ from __future__ import annotations
 from invoke.context import Context
 from invoke.tasks import task
 
-from chartship.tasks.common import config, edge
+from chartship.tasks.common import SHARD_HELP, config, edge, shard_names
 from chartship.tasks.reports import JUNIT_HELP, publish, rel_of
 
 
@@ -14,20 +14,23 @@ from chartship.tasks.reports import JUNIT_HELP, publish, rel_of
     "json": "print renders, findings and allowed exceptions as JSON",
     "jobs": "parallel jobs (default: config jobs / CHARTSHIP_JOBS / number of cores)",
     "target": "registry target whose OCI dependencies need a login (default: default_target)",
-    "junit": JUNIT_HELP})
+    "junit": JUNIT_HELP, "shard": SHARD_HELP + " (argocd/ goes with shard 1)"})
 @edge
 def validate(c: Context, chart: list[str] | None = None, json: bool = False, jobs: int = 0, target: str = "",
-             junit: str = "") -> None:
+             junit: str = "", shard: str = "") -> None:
     """Render every chart x environment and check schemas (Kubernetes, CRDs) and security rules; exit 1 on findings."""
     from chartship import report
     from chartship.charts import chart as chartmod
+    from chartship.charts import shard as shardmod
     from chartship.errors import CheckFailed
     from chartship.validate import validate as validatemod
 
     cfg = config(c, jobs=jobs or None)
     charts = chartmod.discover(cfg)
-    names = [ch.name for ch in chartmod.select(cfg, charts, chart or [])]
-    result = validatemod.run(cfg, charts, names, cfg.jobs, argocd=not chart, target=target or None)
+    names = shard_names(charts, [ch.name for ch in chartmod.select(cfg, charts, chart or [])], shard)
+    spec = shardmod.parse(shard)
+    argocd = not chart and (spec is None or spec.index == 1)
+    result = validatemod.run(cfg, charts, names, cfg.jobs, argocd=argocd, target=target or None)
     if json:
         report.emit_json(result.as_dict())
     else:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import re
 import shutil
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -139,6 +139,36 @@ def lint_messages(text: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
     return tuple(errors), tuple(warnings)
 
 
+_LINT_SUMMARY = re.compile(r"^Error: \d+ chart\(s\) linted, \d+ chart\(s\) failed$")
+_PACKAGED = re.compile(r"^Successfully packaged chart and saved it to: (.+\.tgz)$")
+BATCH_SECONDS_PER_CHART = 30.0  # timeout of a batch: 600 s + this per chart beyond the first
+
+
+def lint_sections(text: str, chart_dirs: Sequence[Path]) -> dict[Path, list[str] | None]:
+    """Split the report of one ``helm lint C1 C2 ...`` by its ``==> Linting C`` headers: each chart's lines
+    (None for a chart with no header). helm's closing ``Error: N chart(s) linted, M chart(s) failed`` is
+    dropped; any other line outside a section goes to the section before it."""
+    by_arg = {str(d): d for d in chart_dirs}
+    found: dict[Path, list[str] | None] = dict.fromkeys(chart_dirs)
+    current: list[str] | None = None
+    for ln in text.splitlines():
+        if ln.startswith("==> Linting ") and ln[len("==> Linting "):] in by_arg:
+            current = found[by_arg[ln[len("==> Linting "):]]] = []
+        elif current is not None and not _LINT_SUMMARY.match(ln):
+            current.append(ln)
+    return found
+
+
+def lint_section_clean(lines: Sequence[str] | None) -> bool:
+    """True when a chart's section holds nothing but [INFO] lines: ``helm lint --strict`` of that chart
+    alone passes. Anything else ([WARNING], [ERROR], ``Error ...``) is for the single-chart lint to report."""
+    return lines is not None and all(not ln.strip() or ln.startswith("[INFO]") for ln in lines)
+
+
+def _batch_timeout(count: int) -> float:
+    return 600 + BATCH_SECONDS_PER_CHART * max(0, count - 1)
+
+
 def _values_args(values_files: tuple[Path, ...]) -> list[str]:
     return [arg for values in values_files for arg in ("--values", str(values))]
 
@@ -234,6 +264,34 @@ class Helm:
         except LintFailed as exc:
             errors, warnings = lint_messages(exc.output)
             raise LintFailed(str(exc), exc.output, exc.reason, errors, warnings) from None
+
+    def lint_batch(self, chart_dirs: Sequence[Path], values_files: tuple[Path, ...] = (),
+                   strict: bool = True) -> dict[Path, list[str] | None]:
+        """One ``helm lint [--strict] C1 C2 ... -f V1 ...`` for charts sharing ``values_files``: each chart's
+        section of the report (:func:`lint_sections`). A failed lint is no exception here (the sections
+        say which chart failed); a timeout or a missing helm is."""
+        args = ["lint", *map(str, chart_dirs), *(["--strict"] if strict else []), *_values_args(values_files)]
+        try:
+            output = self.run(args, Op.LINT, f"helm lint of {len(chart_dirs)} charts",
+                              timeout=_batch_timeout(len(chart_dirs))).stdout
+        except (HelmTimeout, HelmNotFound):
+            raise
+        except HelmError as exc:
+            output = exc.output
+        return lint_sections(output, chart_dirs)
+
+    def package_batch(self, chart_dirs: Sequence[Path], dest: Path) -> dict[Path, Path]:
+        """One ``helm package C1 C2 ... -d DEST``: the archive written for each chart. helm stops at the
+        first chart it cannot package: that HelmError is raised (package each chart alone to learn which)."""
+        before = set(dest.glob("*.tgz"))
+        result = self.run(["package", *map(str, chart_dirs), "--destination", str(dest)], Op.RENDER,
+                          f"helm package of {len(chart_dirs)} charts", timeout=_batch_timeout(len(chart_dirs)))
+        written = [Path(m.group(1)).resolve() for ln in result.stdout.splitlines() if (m := _PACKAGED.match(ln.strip()))]
+        new = {p.resolve() for p in set(dest.glob("*.tgz")) - before}
+        if len(written) != len(chart_dirs) or len(set(written)) != len(written) or set(written) != new:
+            raise HelmError(f"helm package of {len(chart_dirs)} charts reported {len(written)} archives and wrote "
+                            f"{len(new)} into {dest}; expected one per chart")
+        return dict(zip(chart_dirs, written, strict=True))
 
     def dependency_build(self, chart_dir: Path, where: str, env: Mapping[str, str] | None = None,
                          plain_http: bool = False, refresh: bool = False) -> HelmResult:

@@ -1,4 +1,4 @@
-"""Peer tools (helm-unittest, later chart-testing, helm-docs, kubeconform) built from their Go
+"""Peer tools (helm-unittest; chart-testing, helm-docs, kubeconform for the bench) built from their Go
 modules at the exact version of ``chartship/data/peers.lock.toml``.
 
 ``go mod download -json MODULE@VERSION`` fetches the module (its ``Sum`` must equal the lock's
@@ -31,6 +31,7 @@ LOCK_FILE = data.label(LOCK_PATH)
 INSTALL_HINT = "run `invoke tools.install --peers`"
 RECIPE = "1"  # bump when the build recipe changes, so cached builds are not reused
 MOD_MODES = ("readonly", "mod")
+USED_BY = ("", "bench")
 _VERSION = re.compile(r"v\d+\.\d+\.\d+(?:-[0-9A-Za-z.-]+)?")
 
 
@@ -47,6 +48,7 @@ class Peer:
     mod: str = "readonly"
     mod_reason: str = ""
     plugin: str = ""
+    used_by: str = ""  # "bench": built only by `nox -s bench`, never by tools.install --peers
 
 
 @dataclass(frozen=True)
@@ -82,6 +84,8 @@ def read_lock(lock: Path = LOCK_PATH) -> dict[str, Peer]:
             raise ToolError(f"{where}: mod must be one of {', '.join(MOD_MODES)}, got {peer.mod!r}")
         if peer.mod == "mod" and not peer.mod_reason:
             raise ToolError(f"{where}: mod = \"mod\" needs a mod_reason saying why the module's go.sum is not enough")
+        if peer.used_by not in USED_BY:
+            raise ToolError(f"{where}: used_by must be one of {', '.join(map(repr, USED_BY))}, got {peer.used_by!r}")
         if "/" in peer.binary or peer.binary.startswith("."):
             raise ToolError(f"{where}: binary must be a plain file name, got {peer.binary!r}")
         peers[name] = peer
@@ -136,9 +140,10 @@ def ensure(peer: Peer, go: GoEnv, cache: Path, jobs: int, log: Callable[[str], N
 
 def install(root: Path, names: list[str] | None = None, environ: Mapping[str, str] | None = None, jobs: int | None = None,
             log: Callable[[str], None] = lambda _msg: None) -> list[Built]:
-    """Build (or take from the cache) the peers and link helm plugins into ``.tools/helm-plugins``."""
+    """Build (or take from the cache) the peers (default: all but the bench's) and link helm plugins into
+    ``.tools/helm-plugins``."""
     pins = read_lock()
-    wanted = names or list(pins)
+    wanted = names or [n for n, p in pins.items() if p.used_by != "bench"]
     unknown = [n for n in wanted if n not in pins]
     if unknown:
         raise ToolError(f"peer {unknown[0]!r} is not in {LOCK_FILE} (known: {', '.join(pins)})")

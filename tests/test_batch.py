@@ -16,7 +16,8 @@ from chartship.build import lint as lintmod
 from chartship.build import lintbatch, package
 from chartship.charts import chart as chartmod
 from chartship.charts import values
-from chartship.tools.helm import Helm, lint_section_clean, lint_sections
+from chartship.tools.helm import Helm
+from chartship.tools.helmtext import lint_section_clean, lint_sections
 from tests.helpers.hooks import recording_helm
 from tests.helpers.pipeline import commit, new_repo, scaffold, umbrella
 

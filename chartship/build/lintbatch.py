@@ -3,7 +3,7 @@ the charts of one environment whose values files are byte-identical in one call 
 
 A helm start costs about 40 ms of CPU, the lint of a chart about 9 ms, so a process per chart and values
 set spends most of its time starting helm. One process lints a batch; helm's report is split at its
-``==> Linting PATH`` headers (:func:`chartship.tools.helm.lint_sections`). A chart whose section is not
+``==> Linting PATH`` headers (:func:`chartship.tools.helmtext.lint_sections`). A chart whose section is not
 clean (anything beyond [INFO] lines), or that a batch did not report, is linted again on its own by the
 caller, so the findings, their wording and the outcomes are exactly those of the single-chart lint.
 """
@@ -16,7 +16,8 @@ from collections.abc import Sequence
 
 from chartship.charts.chart import Chart
 from chartship.charts.values import ValuesSet
-from chartship.tools.helm import Helm, lint_section_clean
+from chartship.tools.helm import Helm
+from chartship.tools.helmtext import lint_section_clean
 
 MIN_BATCH = 2  # a group of one chart gains nothing: it is linted alone
 CHUNK = 8  # at least this many charts per helm process before a batch is split over workers

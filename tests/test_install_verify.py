@@ -31,7 +31,7 @@ def keys(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, Path]
 def project(tmp_path: Path, registries: StartRegistry, keys: tuple[Path, Path]) -> tuple[Path, Registry]:
     reg = registries(None)
     secret, public = keys
-    config = (f"  targets:\n    local:\n      url: oci://{reg.host}/charts\n      plain_http: true\n"
+    config = (f"  default_target: reg\n  targets:\n    reg:\n      url: oci://{reg.host}/charts\n      plain_http: true\n"
               f"  signing:\n    key: {SIGNER}\n    keyring: {secret}\n    verify_keyring: {public}\n")
     return demo_repo(tmp_path / "repo", config), reg
 

@@ -25,6 +25,17 @@ validate-chart-schema: false
 """
 
 
+# the shell loops' common start: the charts copied to a temp folder, their dependencies built there
+COPY_WITH_DEPS = """helm="$HELM_BIN"
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+cp -r charts "$tmp/"
+mkdir "$tmp/out"
+for c in "$tmp"/charts/*/; do
+  if grep -q '^dependencies:' "$c/Chart.yaml"; then "$helm" dependency build "$c" --skip-refresh >/dev/null; fi
+done
+"""
+
 def build(log: Callable[[str], None] = print) -> dict[str, Path | str]:
     """name -> the built binary, or why it could not be built."""
     from chartship.errors import ChartshipError
@@ -179,15 +190,7 @@ def validate_loop(envs: list[str], versions: list[str], kubeconform: Path, locat
     checks = "\n".join(f'"{kubeconform}" -strict -summary -kubernetes-version {v} -schema-location \'{location}\' '
                        '"$tmp/out" >/dev/null' for v in versions)
     return f"""set -euo pipefail
-helm="$HELM_BIN"
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-cp -r charts "$tmp/"
-mkdir "$tmp/out"
-for c in "$tmp"/charts/*/; do
-  if grep -q '^dependencies:' "$c/Chart.yaml"; then "$helm" dependency build "$c" --skip-refresh >/dev/null; fi
-done
-for c in "$tmp"/charts/*/; do
+{COPY_WITH_DEPS}for c in "$tmp"/charts/*/; do
   n=$(basename "$c")
   "$helm" template rel "$c" > "$tmp/out/$n-defaults.yaml"
   for f in {files}; do

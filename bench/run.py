@@ -122,15 +122,7 @@ def package_loop(lint_first: str = "") -> str:
     """`helm package` for every chart (after `helm dependency build`), optionally after the lint loop."""
     return f"""set -euo pipefail
 {lint_first}
-helm="$HELM_BIN"
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-cp -r charts "$tmp/"
-mkdir "$tmp/out"
-for c in "$tmp"/charts/*/; do
-  if grep -q '^dependencies:' "$c/Chart.yaml"; then "$helm" dependency build "$c" --skip-refresh >/dev/null; fi
-done
-for c in "$tmp"/charts/*/; do
+{peers.COPY_WITH_DEPS}for c in "$tmp"/charts/*/; do
   "$helm" package "$c" --destination "$tmp/out" >/dev/null
 done
 """

@@ -4,17 +4,14 @@ The install itself runs against a kwok cluster where one can start (skipped with
 
 from __future__ import annotations
 
-import gzip
-import io
 import subprocess
-import tarfile
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from chartship.tools import kwok
-from tests.helpers.chartrepo import PASSPHRASE, SIGNER, demo_repo, gpg_keys
+from tests.helpers.chartrepo import PASSPHRASE, SIGNER, demo_repo, gpg_keys, tamper
 from tests.helpers.pipeline import one_error_line
 from tests.helpers.registry import Registry, StartRegistry, invoke
 
@@ -39,20 +36,6 @@ def project(tmp_path: Path, registries: StartRegistry, keys: tuple[Path, Path]) 
 def _install(root: Path, env: dict[str, str] | None = None, *extra: str) -> subprocess.CompletedProcess[str]:
     return invoke(root, "helm.install", "--source", "oci", "--version", "0.1.0", "--verify", *extra,
                   env={"KUBECONFIG": str(root / "no-kubeconfig"), **(env or {})})
-
-
-def _tamper(archive: Path) -> None:
-    """Change values.yaml inside the package (still a valid chart archive)."""
-    with tarfile.open(archive, "r:gz") as tin:
-        members = [(m, tin.extractfile(m).read() if m.isfile() else b"") for m in tin.getmembers()]  # type: ignore[union-attr]
-    raw = io.BytesIO()
-    with tarfile.open(fileobj=raw, mode="w") as tout:
-        for m, data in members:
-            if m.name.endswith("/values.yaml"):
-                data = b"greeting: tampered\n"
-                m.size = len(data)
-            tout.addfile(m, io.BytesIO(data))
-    archive.write_bytes(gzip.compress(raw.getvalue()))
 
 
 def test_unsigned_chart_is_refused_before_anything_is_installed(project: tuple[Path, Registry]) -> None:
@@ -80,7 +63,7 @@ def test_tampered_chart_is_refused_and_a_signed_one_gets_past_verification(proje
     bad.mkdir()
     for name in ("demo-0.1.0.tgz", "demo-0.1.0.tgz.prov"):
         (bad / name).write_bytes((root / "dist/charts" / name).read_bytes())
-    _tamper(bad / "demo-0.1.0.tgz")
+    tamper(bad / "demo-0.1.0.tgz", lambda _data: b"greeting: tampered\n")
     pushed = subprocess.run([str(helm_bin), "push", str(bad / "demo-0.1.0.tgz"), f"oci://{reg.host}/tampered",
                              "--plain-http"], capture_output=True, text=True, check=False, timeout=120)
     assert pushed.returncode == 0, pushed.stderr

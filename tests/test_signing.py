@@ -4,13 +4,10 @@ a tampered or unsigned package and a foreign key fail with one line; the passphr
 
 from __future__ import annotations
 
-import gzip
-import io
 import json
 import os
 import shutil
 import subprocess
-import tarfile
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 
@@ -20,6 +17,7 @@ from chartship import proc, settings
 from chartship.build import sign
 from chartship.build.package import Entry, sha256
 from chartship.tools import registry_server
+from tests.helpers.chartrepo import tamper
 from tests.helpers.registry import Registry, free_port, invoke
 
 PASSPHRASE = "correct-horse-battery-staple-42"
@@ -120,20 +118,6 @@ def test_signed_push_then_verified_pull(project: tuple[Path, Registry], keys: di
     _no_secret(built, pushed, verified, pulled, foreign)
 
 
-def _tamper(archive: Path) -> None:
-    """Change one byte of values.yaml inside the package (still a valid chart archive)."""
-    with tarfile.open(archive, "r:gz") as tin:
-        members = [(m, tin.extractfile(m).read() if m.isfile() else b"") for m in tin.getmembers()]  # type: ignore[union-attr]
-    raw = io.BytesIO()
-    with tarfile.open(fileobj=raw, mode="w") as tout:
-        for m, data in members:
-            if m.name.endswith("/values.yaml"):
-                data = data.replace(b"maxmemory: 200mb", b"maxmemory: 900mb")
-                m.size = len(data)
-            tout.addfile(m, io.BytesIO(data))
-    archive.write_bytes(gzip.compress(raw.getvalue()))
-
-
 def test_tampered_and_unsigned_packages_fail_with_one_line(project: tuple[Path, Registry]) -> None:
     root, _reg = project
     built = invoke(root, "helm.build", "--sign", env={"CHARTSHIP_SIGN_PASSPHRASE": PASSPHRASE})
@@ -142,7 +126,7 @@ def test_tampered_and_unsigned_packages_fail_with_one_line(project: tuple[Path, 
     good = invoke(root, "helm.verify-package", "dist/charts/redis-0.1.0.tgz")
     assert good.returncode == 0, good.stderr
     assert "Chart Hash Verified" in good.stdout
-    _tamper(package)
+    tamper(package, lambda data: data.replace(b"maxmemory: 200mb", b"maxmemory: 900mb"))
     bad = invoke(root, "helm.verify-package", "dist/charts/redis-0.1.0.tgz")
     assert bad.returncode == 2
     assert bad.stderr.count("\n") == 1 and "redis-0.1.0.tgz: verification failed" in bad.stderr

@@ -5,11 +5,14 @@ throwaway gpg keys for signed packages."""
 from __future__ import annotations
 
 import functools
+import gzip
+import io
 import os
 import shutil
 import subprocess
+import tarfile
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -96,3 +99,17 @@ def gpg_keys(base: Path) -> Iterator[tuple[Path, Path]]:
         yield base / "secring.gpg", base / "pubring.gpg"
     finally:
         subprocess.run(["gpgconf", "--homedir", str(home), "--kill", "all"], capture_output=True, check=False)
+
+
+def tamper(archive: Path, edit: Callable[[bytes], bytes]) -> None:
+    """Rewrite the chart's values.yaml inside the package with ``edit`` (it stays a valid chart archive)."""
+    with tarfile.open(archive, "r:gz") as tin:
+        members = [(m, tin.extractfile(m).read() if m.isfile() else b"") for m in tin.getmembers()]  # type: ignore[union-attr]
+    raw = io.BytesIO()
+    with tarfile.open(fileobj=raw, mode="w") as tout:
+        for m, data in members:
+            if m.name.endswith("/values.yaml"):
+                data = edit(data)
+                m.size = len(data)
+            tout.addfile(m, io.BytesIO(data))
+    archive.write_bytes(gzip.compress(raw.getvalue()))

@@ -6,27 +6,17 @@ from __future__ import annotations
 import json
 import subprocess
 import tarfile
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import yaml
 
 from chartship.registry import oci
-from chartship.tools import registry_server
 from tests.helpers.pipeline import GIT, commit, git, invoke, new_repo, one_error_line, scaffold, sha256, snapshot, umbrella
-from tests.helpers.registry import Registry, start_registry
+from tests.helpers.registry import Registry
 
 DEV = "0.1.0-feature-x.42"
 CI = {"GITHUB_REF_NAME": "feature/x", "GITHUB_RUN_NUMBER": "42"}
-
-
-@pytest.fixture
-def registry(tmp_path: Path) -> Iterator[Registry]:
-    (tmp_path / "reg").mkdir()
-    reg = start_registry(tmp_path / "reg")
-    yield reg
-    registry_server.stop(reg.state)
 
 
 @pytest.fixture

@@ -51,7 +51,6 @@ __all__ = ["ChartInvalid", "ClusterUnreachable", "DependencyError", "Helm", "Hel
 MIN_VERSION = (3, 8, 0)
 _VERSION_RE = re.compile(r"^v?(\d+)\.(\d+)\.(\d+)")
 _DIGEST_RE = re.compile(r"Digest:\s*(sha256:[0-9a-f]{64})")
-PUSH_TIMEOUT_ENV = "CHARTSHIP_PUSH_TIMEOUT"
 WAIT_MARGIN = 120.0  # seconds beyond helm's own --timeout before chartship stops waiting for it
 
 
@@ -307,7 +306,7 @@ class Helm:
         except HelmTimeout:
             limit = proc.effective_timeout(timeout)
             raise PushTimeout(f"{what}: did not finish within {limit:g}s and was stopped (push_timeout, env "
-                              f"{PUSH_TIMEOUT_ENV}); check the registry, or raise the limit") from None
+                              f"{config.SETTINGS['push_timeout'].env}); check the registry, or raise the limit") from None
         except HelmError as exc:
             if isinstance(exc, HelmNotFound):
                 raise

@@ -8,14 +8,10 @@ import os
 import subprocess
 import sys
 import urllib.request
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
-
-from chartship.tools import registry_server
 from tests.helpers.pipeline import GIT
-from tests.helpers.registry import Registry, start_registry
+from tests.helpers.registry import Registry
 
 INVOKE = str(Path(sys.executable).parent / "invoke")
 
@@ -112,14 +108,6 @@ def tags(reg: Registry) -> dict[str, list[str]]:
         with urllib.request.urlopen(f"http://{reg.host}/v2/{repo}/tags/list", timeout=10) as resp:
             found[repo] = sorted(json.load(resp).get("tags") or [])
     return found
-
-
-@pytest.fixture
-def registry(tmp_path: Path) -> Iterator[Registry]:
-    (tmp_path / "reg").mkdir()
-    reg = start_registry(tmp_path / "reg")
-    yield reg
-    registry_server.stop(reg.state)
 
 
 def target(reg: Registry, auth: str = "none") -> str:

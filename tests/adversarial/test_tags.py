@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -16,22 +15,14 @@ from chartship import config
 from chartship.errors import VersionError
 from chartship.publish import aliases
 from chartship.registry import oci
-from chartship.tools import registry_server
 from chartship.version import semver, tags
 from tests.adversarial import faultproxy as fp
 from tests.helpers import INVOKE
-from tests.helpers.registry import Registry, invoke, make_dist, make_project, start_registry
+from tests.helpers.registry import Registry, invoke, make_dist, make_project
 
 
 def target(host: str) -> str:
     return f"    reg:\n      url: oci://{host}/charts\n      plain_http: true\n"
-
-
-@pytest.fixture
-def registry(tmp_path: Path) -> Iterator[Registry]:
-    reg = start_registry(tmp_path / "r")
-    yield reg
-    registry_server.stop(reg.state)
 
 
 def project(tmp: Path, project_root: Path, host: str) -> Path:

@@ -31,6 +31,12 @@ def registries(tmp_path: Path) -> Iterator[StartRegistry]:
 
 
 @pytest.fixture
+def registry(registries: StartRegistry) -> Registry:
+    """An anonymous registry, stopped after the test."""
+    return registries(None)
+
+
+@pytest.fixture
 def auth_registry(registries: StartRegistry) -> Registry:
     """A registry that lets in alice / s3cr3t-Passw0rd only."""
     return registries({"alice": "s3cr3t-Passw0rd"})

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from chartship import yamlio
 from chartship.charts import chart as chartmod
-from chartship.charts import valuedocs
+from chartship.charts import docsrecord, valuedocs
 from chartship.charts import values as valuesmod
 from chartship.config import LOCAL_REGISTRY_URL, Target
 from chartship.configfile import DEFAULT_ENVIRONMENTS as _DEFAULT_ENVS
@@ -334,10 +334,17 @@ def managed(chart_dirs: Iterable[Path], modes: Mapping[str, str] | None = None) 
 
 def stale_readmes(chart_dirs: Iterable[Path], target: Target | str = DEFAULT_TARGET,
                   environments: valuesmod.Environments | None = None,
-                  modes: Mapping[str, str] | None = None) -> list[Path]:
-    """Managed README paths whose content differs from what :func:`render_readme` produces (missing ones too)."""
-    return [chart_dir / README for chart_dir in managed(chart_dirs, modes)
-            if _current(chart_dir / README) != render_readme(chart_dir, target, environments)]
+                  modes: Mapping[str, str] | None = None, record: dict[Path, str] | None = None) -> list[Path]:
+    """Managed README paths whose content differs from what :func:`render_readme` produces (missing ones too).
+    ``record`` receives, for every chart that passes (managed or not), its digest taken before the check
+    (:mod:`chartship.charts.docsrecord`)."""
+    dirs = list(chart_dirs)
+    before = docsrecord.digests(dirs, _DEFAULT_ENVS if environments is None else environments) if record is not None else {}
+    stale = [chart_dir / README for chart_dir in managed(dirs, modes)
+             if _current(chart_dir / README) != render_readme(chart_dir, target, environments)]
+    if record is not None:
+        record.update({d: digest for d, digest in before.items() if d / README not in stale})
+    return stale
 
 
 def _write(path: Path, text: str) -> None:
@@ -358,12 +365,20 @@ def _write(path: Path, text: str) -> None:
 
 def write_readmes(chart_dirs: Iterable[Path], target: Target | str = DEFAULT_TARGET,
                   environments: valuesmod.Environments | None = None,
-                  modes: Mapping[str, str] | None = None) -> list[Path]:
-    """Render every managed chart's README; write only those that change and return their paths."""
+                  modes: Mapping[str, str] | None = None, record: dict[Path, str] | None = None) -> list[Path]:
+    """Render every managed chart's README; write only those that change and return their paths.
+    ``record`` receives each managed chart's digest with its README as written (inputs hashed before rendering)."""
     changed: list[Path] = []
+    extra = docsrecord.extra_files(_DEFAULT_ENVS if environments is None else environments)
     for chart_dir in managed(chart_dirs, modes):
         path = chart_dir / README
+        try:
+            inputs = docsrecord.inputs_digest(chart_dir, extra) if record is not None else None
+        except OSError:
+            inputs = None
         text = render_readme(chart_dir, target, environments)
+        if inputs is not None and record is not None:
+            record[chart_dir] = docsrecord.combine(inputs, text.encode("utf-8"))
         if _current(path) == text:
             continue
         _write(path, text)

@@ -11,6 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
+from threading import BoundedSemaphore
 from typing import Any
 
 from chartship import config
@@ -32,6 +33,7 @@ from chartship.version import semver, versioning
 from chartship.version.dev import DevBuild
 
 NOTES_FILE = DIST_DIR.parent / "RELEASE_NOTES.md"
+LOOKUPS = 8  # concurrent registry lookups (waiting on the network, not the CPU)
 NOT_RUNNING = "not published: the local registry is not running (a real deploy starts it)"
 
 
@@ -87,13 +89,15 @@ def ensure_local_registry(cfg: Config, target: Target) -> bool:
 
 
 def publish(cfg: Config, target: Target, packages: Sequence[pushmod.Package], latest: bool, force: bool,
-            dry_run: bool, dev: DevBuild | None = None, force_latest: bool = False) -> list[Published]:
-    """Look up / push / alias ``packages`` (in parallel; reported in order). A dry run against a local
+            dry_run: bool, dev: DevBuild | None = None, force_latest: bool = False,
+            charts: Sequence[chartmod.Chart] | None = None) -> list[Published]:
+    """Look up / push / alias ``packages`` (in parallel; reported in order; ``charts``: every chart as this
+    run read it, else they are read again). A dry run against a local
     registry that is not running says what it would do without starting it. With ``dev`` the packages
     must be that branch build, and its aliases (the dev alias, and latest only where allowed) move
     through the tag-safety rules. The tag templates are checked before anything is written."""
     target = local_target(target)
-    tags_for = versioning.published_tags(cfg, packages, dev)  # each chart's own version, or the lockstep/dev one
+    tags_for = versioning.published_tags(cfg, packages, dev, charts)  # each chart's own version, or the lockstep/dev one
     if isinstance(target, PagesTarget):  # a classic chart repository on a git branch
         from chartship.publish import pages
 
@@ -107,10 +111,11 @@ def publish(cfg: Config, target: Target, packages: Sequence[pushmod.Package], la
     if dry_run and local_registry(cfg, target) == registry_server.FREE:
         return [o for pkg in packages for o in _unreachable(target, pkg, tags_for[pkg.chart]["version"], alias(pkg))]
     ensure_local_registry(cfg, target)
+    slots = BoundedSemaphore(max(1, cfg.jobs))  # helm pushes use the CPU: --jobs of them; lookups only wait
     with credentials.session(cfg, target, login_helm=not dry_run) as s, \
-            ThreadPoolExecutor(max_workers=max(1, min(cfg.jobs, len(packages)))) as pool:
+            ThreadPoolExecutor(max_workers=max(1, min(max(cfg.jobs, LOOKUPS), len(packages)))) as pool:
         done = pool.map(lambda pkg: pushmod.publish_one(s, pkg, tags_for[pkg.chart]["version"], alias(pkg), force,
-                                                       dry_run, force_latest), packages)
+                                                       dry_run, force_latest, slots), packages)
         outcomes = [o for outcomes in done for o in outcomes]
         if dev is not None and dev_aliases:
             outcomes += tagsafe.alias_packages(s, packages, outcomes, dev_aliases, cfg.latest_prereleases, dry_run)
@@ -225,40 +230,44 @@ def deploy(cfg: Config, all_charts: Sequence[chartmod.Chart], names: Sequence[st
             result.registry = ""
             return result
         packages = pushmod.load_packages(built.dest, names)
-        result.results = publish(cfg, target, packages, latest, force, dry_run, dev, force_latest)
+        result.results = publish(cfg, target, packages, latest, force, dry_run, dev, force_latest, all_charts)
     if not dry_run and not failed(result.results):
         result.notes = write_notes(cfg, target, names)
     return result
 
 
 def release_notes(cfg: Config, target: Target, charts: Sequence[str] = ()) -> str:
-    """Markdown notes for each built chart: version, OCI ref, digest, install and pull commands."""
+    """Markdown notes for each built chart: version, OCI ref, digest, install and pull commands. The registry
+    lookups of the charts run concurrently (the notes keep the packages' order)."""
     packages = pushmod.load_packages(cfg.dist_dir, charts)
     if isinstance(target, PagesTarget):
         from chartship.publish import pages
 
         return pages.release_notes(target, packages)
-    lines = ["# Release notes", ""]
     plain = " --plain-http" if target.plain_http else ""
-    with credentials.session(cfg, target, login_helm=False) as s:
-        for pkg in packages:
+    candidates = {v: notes.alias_candidates(cfg, v) for v in dict.fromkeys(pkg.version for pkg in packages)}
+    with credentials.session(cfg, target, login_helm=False) as s, \
+            ThreadPoolExecutor(max_workers=max(1, min(LOOKUPS, len(packages)))) as pool:
+        def section(pkg: pushmod.Package) -> list[str]:
             repo = s.repository(pkg.chart)
             tag = semver.to_oci_tag(pkg.version)
             manifest = s.client.manifest(repo, tag)
             published = manifest is not None and manifest.layer_digest() == pkg.layer_digest
             base = s.base(pkg.chart)
-            lines += [f"## {pkg.chart} {pkg.version}", "",
-                      f"- OCI reference: `{base}:{tag}`",
-                      f"- Digest: `{manifest.digest}`" if published and manifest else "- Digest: not published yet "
-                      "(run `invoke helm.push`)",
-                      f"- Package: `{pkg.path.name}` (sha256 `{pkg.sha256}`)",
-                      notes.alias_line(s.client, repo, base, manifest.digest if published and manifest else None,
-                                       notes.alias_candidates(cfg, pkg.version)),
-                      "", "```bash",
-                      f"helm install {pkg.chart} {base} --version {pkg.version}{plain}",
-                      f"helm pull {base} --version {pkg.version}{plain}",
-                      "```", ""]
-    return "\n".join(lines)
+            return [f"## {pkg.chart} {pkg.version}", "",
+                    f"- OCI reference: `{base}:{tag}`",
+                    f"- Digest: `{manifest.digest}`" if published and manifest else "- Digest: not published yet "
+                    "(run `invoke helm.push`)",
+                    f"- Package: `{pkg.path.name}` (sha256 `{pkg.sha256}`)",
+                    notes.alias_line(s.client, repo, base, manifest.digest if published and manifest else None,
+                                     candidates[pkg.version]),
+                    "", "```bash",
+                    f"helm install {pkg.chart} {base} --version {pkg.version}{plain}",
+                    f"helm pull {base} --version {pkg.version}{plain}",
+                    "```", ""]
+
+        sections = list(pool.map(section, packages))
+    return "\n".join(["# Release notes", "", *(line for lines in sections for line in lines)])
 
 
 def write_notes(cfg: Config, target: Target, charts: Sequence[str] = ()) -> str:

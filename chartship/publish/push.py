@@ -11,8 +11,10 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
+from threading import Semaphore
 
 from chartship import secrets
 from chartship.config import DIST_DIR
@@ -111,12 +113,14 @@ def _entries(data: object) -> list[dict[str, str]]:
 
 # ---------------------------------------------------------------- publishing
 
-def _helm_push(s: Session, pkg: Package) -> HelmResult:
+def _helm_push(s: Session, pkg: Package, slots: Semaphore | None = None) -> HelmResult:
     """``helm push`` within ``push_timeout``, retried by the session's policy (the OCI client's) when helm's
-    failure is transient (429, 5xx, reset, EOF, a stopped stalled push); the last failure names the attempts."""
+    failure is transient (429, 5xx, reset, EOF, a stopped stalled push); the last failure names the attempts.
+    ``slots`` bounds how many helm processes run at once (the lookups around them need no CPU)."""
     try:
-        return s.client.retry.call(lambda: s.helm.push(pkg.path, s.target.url, s.target.plain_http,
-                                                       s.registry_config, s.cfg.push_timeout))
+        with slots if slots is not None else nullcontext():
+            return s.client.retry.call(lambda: s.helm.push(pkg.path, s.target.url, s.target.plain_http,
+                                                           s.registry_config, s.cfg.push_timeout))
     except HelmError as exc:
         if exc.transient and s.client.retry.attempts > 1:
             raise type(exc)(f"{exc} (after {s.client.retry.attempts} attempts)", exc.output,
@@ -125,16 +129,16 @@ def _helm_push(s: Session, pkg: Package) -> HelmResult:
 
 
 def publish_one(s: Session, pkg: Package, version_tag: str, alias: str | None, force: bool,
-                dry_run: bool, force_latest: bool = False) -> list[Published]:
+                dry_run: bool, force_latest: bool = False, push_slots: Semaphore | None = None) -> list[Published]:
     """Publish one package; returns its outcome, plus the version-tag and alias outcomes. A dry run
     looks everything up and writes nothing. The repository is locked (on this machine) from the first
-    lookup to the last read-back."""
+    lookup to the last read-back. ``push_slots`` bounds the concurrent ``helm push`` processes."""
     with aliases.repository_lock(s.target.host, s.repository(pkg.chart)):
-        return _publish_one(s, pkg, version_tag, alias, force, dry_run, force_latest)
+        return _publish_one(s, pkg, version_tag, alias, force, dry_run, force_latest, push_slots)
 
 
 def _publish_one(s: Session, pkg: Package, version_tag: str, alias: str | None, force: bool,
-                 dry_run: bool, force_latest: bool) -> list[Published]:
+                 dry_run: bool, force_latest: bool, push_slots: Semaphore | None = None) -> list[Published]:
     tag = semver.to_oci_tag(pkg.version)
     ref = s.ref(pkg.chart, tag)
     repo = s.repository(pkg.chart)
@@ -160,7 +164,7 @@ def _publish_one(s: Session, pkg: Package, version_tag: str, alias: str | None, 
         elif dry_run:
             out.set(PLANNED, "would overwrite (--force)" if remote is not None else "would push")
         else:
-            verified = _push(s, pkg, tag, out)
+            verified = _push(s, pkg, tag, out, push_slots)
             if verified is not None and remote is not None:
                 out.set(PUSHED, "overwritten (--force)")
     except RegistryError as exc:
@@ -186,12 +190,12 @@ class Move:
     policy: str = aliases.DEFAULT_POLICY
 
 
-def _push(s: Session, pkg: Package, tag: str, out: Published) -> oci.Manifest | None:
+def _push(s: Session, pkg: Package, tag: str, out: Published, slots: Semaphore | None = None) -> oci.Manifest | None:
     """helm push, then read the tag back: ``out`` becomes pushed (with the digest; the verified manifest
     is returned) or failed (None)."""
     repo = s.repository(pkg.chart)
     try:
-        pushed = _helm_push(s, pkg)
+        pushed = _helm_push(s, pkg, slots)
     except HelmError as exc:
         out.set(FAILED, secrets.redact(str(exc)))
         return None

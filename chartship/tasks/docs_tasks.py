@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from invoke.context import Context
 from invoke.tasks import task
 
-from chartship.tasks.common import config, edge
+from chartship.tasks.common import config, edge, root
 
 
 @task(iterable=["chart"], help={"check": "exit 1 if a README it manages is out of date; write nothing",
@@ -19,8 +21,10 @@ def docs(c: Context, check: bool = False, chart: list[str] | None = None) -> Non
     from chartship import report
     from chartship.charts import chart as chartmod
     from chartship.charts import docs as docsmod
+    from chartship.charts import docsrecord
     from chartship.errors import CheckFailed
 
+    record_key = docsrecord.key(root(c))  # before the configuration is read: what the record is valid for
     cfg = config(c)
     dirs = [ch.path for ch in chartmod.discover(cfg, chart or [])]
     modes = docsmod.modes_of(cfg, dirs)
@@ -30,8 +34,10 @@ def docs(c: Context, check: bool = False, chart: list[str] | None = None) -> Non
             report.note(f"{(d / docsmod.README).relative_to(cfg.root)}: {reason}")
     managed = docsmod.managed(dirs, modes)
     target = cfg.target()
+    current: dict[Path, str] = {}
     if check:
-        stale = docsmod.stale_readmes(managed, target, cfg.environments, modes)
+        stale = docsmod.stale_readmes(managed, target, cfg.environments, modes, record=current)
+        docsrecord.remember(cfg, record_key, current)
         for path in stale:
             report.error(f"{path.relative_to(cfg.root)} is out of date with its chart; run `invoke helm.docs`")
         if stale:
@@ -39,7 +45,8 @@ def docs(c: Context, check: bool = False, chart: list[str] | None = None) -> Non
         report.out(f"ok: {len(managed)} chart README(s) up to date"
                    + (f", {len(dirs) - len(managed)} not managed" if len(managed) < len(dirs) else ""))
         return
-    changed = docsmod.write_readmes(managed, target, cfg.environments, modes)
+    changed = docsmod.write_readmes(managed, target, cfg.environments, modes, record=current)
+    docsrecord.remember(cfg, record_key, current)
     for path in changed:
         report.out(f"wrote {path.relative_to(cfg.root)}")
     if not changed:

@@ -76,7 +76,8 @@ def own_chart(cfg: Config, charts: Sequence[chartmod.Chart], name: str) -> chart
     return c
 
 
-def published_tags(cfg: Config, packages: Sequence[Any], dev: DevBuild | None = None) -> dict[str, dict[str, str]]:
+def published_tags(cfg: Config, packages: Sequence[Any], dev: DevBuild | None = None,
+                   charts_read: Sequence[chartmod.Chart] | None = None) -> dict[str, dict[str, str]]:
     """chart -> the tags its package is published under (the tag templates checked first). Each package must
     be the build of its chart's version: the version file's in the lockstep set, its own Chart.yaml's
     otherwise, or the branch build ``dev`` for every chart."""
@@ -88,7 +89,7 @@ def published_tags(cfg: Config, packages: Sequence[Any], dev: DevBuild | None = 
         rendered = devmod.tags(cfg, dev)
         return {pkg.chart: rendered for pkg in packages}
     wanted = {pkg.chart for pkg in packages}
-    charts = {c.name: c for c in chartmod.discover(cfg) if c.name in wanted}
+    charts = {c.name: c for c in (chartmod.discover(cfg) if charts_read is None else charts_read) if c.name in wanted}
     lockstep = lockstep_version(cfg, list(charts.values())) if charts else None
     ctx = tagsmod.checkout_context(cfg) if packages else None
     out: dict[str, dict[str, str]] = {}

@@ -21,7 +21,7 @@ from chartship.build.package import Entry
 from chartship.charts import chart as chartmod
 from chartship.config import DIST_DIR, LOCAL_HOSTS, REGISTRY_STATE, Config, Target
 from chartship.errors import ConfigError, PublishRefused
-from chartship.outcome import ALIASED, BAD, PLANNED, PUSHED, SKIPPED
+from chartship.outcome import ALIASED, BAD, PLANNED, PUSHED, REFUSED, SKIPPED
 from chartship.pagestarget import PagesTarget
 from chartship.publish import notes, tagsafe
 from chartship.publish import push as pushmod
@@ -232,13 +232,33 @@ def deploy(cfg: Config, all_charts: Sequence[chartmod.Chart], names: Sequence[st
         packages = pushmod.load_packages(built.dest, names)
         result.results = publish(cfg, target, packages, latest, force, dry_run, dev, force_latest, all_charts)
     if not dry_run and not failed(result.results):
-        result.notes = write_notes(cfg, target, names)
+        result.notes = write_notes(cfg, target, names, known_tags(result.results))
     return result
 
 
-def release_notes(cfg: Config, target: Target, charts: Sequence[str] = ()) -> str:
-    """Markdown notes for each built chart: version, OCI ref, digest, install and pull commands. The registry
-    lookups of the charts run concurrently (the notes keep the packages' order)."""
+Known = Mapping[str, Mapping[str, str]]  # chart -> tag -> the digest this run read back at that tag
+
+
+def known_tags(outcomes: Sequence[Published]) -> dict[str, dict[str, str]]:
+    """What the publish steps of this run read from the registry: chart -> tag -> manifest digest. A version
+    tag counts when it was pushed and read back, or found with the package's bytes; an alias when it was
+    moved and read back, or found (already there, or left where it stays)."""
+    out: dict[str, dict[str, str]] = {}
+    for o in outcomes:
+        tag = o.ref.rpartition(":")[2]
+        if tag == semver.to_oci_tag(o.version):  # checked against the package's bytes only when pushed or skipped
+            read = o.kind == pushmod.VERSION and o.status in (PUSHED, SKIPPED)
+        else:  # what the tag holds now: where it was moved, already pointed, or stays
+            read = o.status in (ALIASED, SKIPPED, REFUSED)
+        if read and o.digest:
+            out.setdefault(o.chart, {})[tag] = o.digest
+    return out
+
+
+def release_notes(cfg: Config, target: Target, charts: Sequence[str] = (), known: Known | None = None) -> str:
+    """Markdown notes for each built chart: version, OCI ref, digest, install and pull commands. ``known``:
+    what this run's publish steps read back (:func:`known_tags`); any other tag is looked up, concurrently
+    (the notes keep the packages' order)."""
     packages = pushmod.load_packages(cfg.dist_dir, charts)
     if isinstance(target, PagesTarget):
         from chartship.publish import pages
@@ -248,19 +268,25 @@ def release_notes(cfg: Config, target: Target, charts: Sequence[str] = ()) -> st
     candidates = {v: notes.alias_candidates(cfg, v) for v in dict.fromkeys(pkg.version for pkg in packages)}
     with credentials.session(cfg, target, login_helm=False) as s, \
             ThreadPoolExecutor(max_workers=max(1, min(LOOKUPS, len(packages)))) as pool:
+        def digest_at(pkg: pushmod.Package, tag: str, version_tag: bool) -> str | None:
+            seen = (known or {}).get(pkg.chart, {})
+            if tag in seen:
+                return seen[tag]
+            manifest = s.client.manifest(s.repository(pkg.chart), tag)
+            if manifest is None or (version_tag and manifest.layer_digest() != pkg.layer_digest):
+                return None
+            return manifest.digest
+
         def section(pkg: pushmod.Package) -> list[str]:
-            repo = s.repository(pkg.chart)
             tag = semver.to_oci_tag(pkg.version)
-            manifest = s.client.manifest(repo, tag)
-            published = manifest is not None and manifest.layer_digest() == pkg.layer_digest
+            digest = digest_at(pkg, tag, True)
             base = s.base(pkg.chart)
+            aliases = [t for t in candidates[pkg.version] if digest and digest_at(pkg, t, False) == digest]
             return [f"## {pkg.chart} {pkg.version}", "",
                     f"- OCI reference: `{base}:{tag}`",
-                    f"- Digest: `{manifest.digest}`" if published and manifest else "- Digest: not published yet "
-                    "(run `invoke helm.push`)",
+                    f"- Digest: `{digest}`" if digest else "- Digest: not published yet (run `invoke helm.push`)",
                     f"- Package: `{pkg.path.name}` (sha256 `{pkg.sha256}`)",
-                    notes.alias_line(s.client, repo, base, manifest.digest if published and manifest else None,
-                                     candidates[pkg.version]),
+                    notes.found_line(base, aliases),
                     "", "```bash",
                     f"helm install {pkg.chart} {base} --version {pkg.version}{plain}",
                     f"helm pull {base} --version {pkg.version}{plain}",
@@ -270,11 +296,11 @@ def release_notes(cfg: Config, target: Target, charts: Sequence[str] = ()) -> st
     return "\n".join(["# Release notes", "", *(line for lines in sections for line in lines)])
 
 
-def write_notes(cfg: Config, target: Target, charts: Sequence[str] = ()) -> str:
+def write_notes(cfg: Config, target: Target, charts: Sequence[str] = (), known: Known | None = None) -> str:
     """Write dist/RELEASE_NOTES.md; returns its path relative to the project."""
     from chartship.version.versionfile import write_atomic
 
     path = cfg.root / NOTES_FILE
     path.parent.mkdir(parents=True, exist_ok=True)
-    write_atomic(path, release_notes(cfg, target, charts))
+    write_atomic(path, release_notes(cfg, target, charts, known))
     return NOTES_FILE.as_posix()

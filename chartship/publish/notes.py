@@ -31,6 +31,11 @@ def alias_line(client: oci.Client, repo: str, base: str, digest: str | None, can
         current = client.manifest(repo, tag)
         if current is not None and current.digest == digest:
             found.append(tag)
+    return found_line(base, found)
+
+
+def found_line(base: str, found: Sequence[str]) -> str:
+    """The notes' line for the alias tags ``found`` pointing at a version."""
     if not found:
         return "- Alias tags: none point at this digest"
     return (f"- Alias tags: {', '.join(f'`{t}`' for t in found)} "

@@ -144,3 +144,20 @@ def registry_tags(reg: Registry, chart: str) -> dict[str, str]:
         assert manifest is not None
         result[tag] = manifest.digest
     return result
+
+
+@pytest.mark.needs_helm
+@pytest.mark.needs_registry
+def test_deploy_notes_from_its_own_lookups_equal_notes_looked_up_afresh(repo_copy: tuple[Path, Registry]) -> None:
+    from chartship import config
+    from chartship.publish import deploy as deploymod
+
+    root, reg = repo_copy
+    for _ in range(2):  # the first deploy pushes and moves latest; the second finds everything in place
+        done = invoke(root, "helm.deploy", "--latest")
+        assert done.returncode == 0, done.stderr
+        written = (root / "dist/RELEASE_NOTES.md").read_text()
+        cfg = config.load(root)
+        assert written == deploymod.release_notes(cfg, deploymod.local_target(cfg.target()))
+        assert written.count("- Alias tags: `latest`") == 3 and "not published yet" not in written
+    assert registry_tags(reg, "redis")

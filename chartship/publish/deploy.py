@@ -232,7 +232,7 @@ def deploy(cfg: Config, all_charts: Sequence[chartmod.Chart], names: Sequence[st
         packages = pushmod.load_packages(built.dest, names)
         result.results = publish(cfg, target, packages, latest, force, dry_run, dev, force_latest, all_charts)
     if not dry_run and not failed(result.results):
-        result.notes = write_notes(cfg, target, names, known_tags(result.results))
+        result.notes = write_notes(cfg, target, names, known_tags(result.results), packages)
     return result
 
 
@@ -255,11 +255,12 @@ def known_tags(outcomes: Sequence[Published]) -> dict[str, dict[str, str]]:
     return out
 
 
-def release_notes(cfg: Config, target: Target, charts: Sequence[str] = (), known: Known | None = None) -> str:
+def release_notes(cfg: Config, target: Target, charts: Sequence[str] = (), known: Known | None = None,
+                  packages: Sequence[pushmod.Package] | None = None) -> str:
     """Markdown notes for each built chart: version, OCI ref, digest, install and pull commands. ``known``:
     what this run's publish steps read back (:func:`known_tags`); any other tag is looked up, concurrently
-    (the notes keep the packages' order)."""
-    packages = pushmod.load_packages(cfg.dist_dir, charts)
+    (the notes keep the packages' order). ``packages``: those of dist/charts this run already checked."""
+    packages = pushmod.load_packages(cfg.dist_dir, charts) if packages is None else packages
     if isinstance(target, PagesTarget):
         from chartship.publish import pages
 
@@ -296,11 +297,12 @@ def release_notes(cfg: Config, target: Target, charts: Sequence[str] = (), known
     return "\n".join(["# Release notes", "", *(line for lines in sections for line in lines)])
 
 
-def write_notes(cfg: Config, target: Target, charts: Sequence[str] = (), known: Known | None = None) -> str:
+def write_notes(cfg: Config, target: Target, charts: Sequence[str] = (), known: Known | None = None,
+                packages: Sequence[pushmod.Package] | None = None) -> str:
     """Write dist/RELEASE_NOTES.md; returns its path relative to the project."""
     from chartship.version.versionfile import write_atomic
 
     path = cfg.root / NOTES_FILE
     path.parent.mkdir(parents=True, exist_ok=True)
-    write_atomic(path, release_notes(cfg, target, charts, known))
+    write_atomic(path, release_notes(cfg, target, charts, known, packages))
     return NOTES_FILE.as_posix()

@@ -161,3 +161,23 @@ def test_deploy_notes_from_its_own_lookups_equal_notes_looked_up_afresh(repo_cop
         assert written == deploymod.release_notes(cfg, deploymod.local_target(cfg.target()))
         assert written.count("- Alias tags: `latest`") == 3 and "not published yet" not in written
     assert registry_tags(reg, "redis")
+
+
+def test_known_tags_keep_only_what_was_read_back() -> None:
+    from chartship.publish import deploy as deploymod
+    from chartship.publish import push as pushmod
+
+    base = "oci://127.0.0.1:5000/charts/web"
+    a, b, c = "sha256:" + "a" * 64, "sha256:" + "b" * 64, "sha256:" + "c" * 64
+    outcomes = [
+        pushmod.step("web", "0.1.0", f"{base}:0.1.0", "skipped", a, "already published"),
+        pushmod.Published(chart="web", version="0.1.0", ref=f"{base}:latest", status="skipped", digest=b,
+                          kind=pushmod.ALIAS, messages=["latest stays at 0.2.0"]),
+        pushmod.step("api", "0.1.0", "oci://127.0.0.1:5000/charts/api:0.1.0", "refused", c, "different content"),
+        pushmod.Published(chart="api", version="0.1.0", ref="oci://127.0.0.1:5000/charts/api:latest", status="failed",
+                          digest=a, kind=pushmod.ALIAS),
+        pushmod.step("db", "0.1.0", "oci://127.0.0.1:5000/charts/db:0.1.0", "pushed", c),
+        pushmod.Published(chart="db", version="0.1.0", ref="oci://127.0.0.1:5000/charts/db:latest", status="aliased",
+                          digest=c, kind=pushmod.ALIAS),
+    ]
+    assert deploymod.known_tags(outcomes) == {"web": {"0.1.0": a, "latest": b}, "db": {"0.1.0": c, "latest": c}}

@@ -16,6 +16,7 @@ from typing import Any
 
 from chartship import data
 from chartship.errors import ConfigError, ToolError
+from chartship.validate.kubeschemas import KubeSchemas
 from chartship.validate.security import Problem, identity
 
 CRD_DIR = data.path("crd-schemas")
@@ -153,6 +154,7 @@ class Checker:
         self.versions = tuple(versions)
         check_versions(self.versions)
         self.crds = CrdSchemas(root, own_schemas)
+        self.kube = KubeSchemas(_kv())
         self._cache: dict[str, list[Problem]] = {}
 
     def check(self, doc: Any) -> list[Problem]:
@@ -177,14 +179,15 @@ class Checker:
         found: dict[tuple[str, str], list[str]] = {}
         for version in self.versions:
             try:
-                kv.validate(dict(doc), version, strict=True)
+                error = self.kube.first_error(doc, version)
             except kv.SchemaNotFoundError:
                 group, _v = split_api_version(str(doc["apiVersion"]))
                 text = (f"{doc['apiVersion']!r} of kind {kind} has no schema: not a built-in kind, and "
                         f"{self.crds.missing(group, kind)}")
                 found.setdefault(("apiVersion", text), []).append(version)
-            except kv.ValidationError as exc:
-                path = field_path(doc, list(exc.absolute_path))
-                found.setdefault((path, "is invalid: " + _short(exc.message)), []).append(version)
+                continue
+            if error is not None:
+                path = field_path(doc, list(error.absolute_path))
+                found.setdefault((path, "is invalid: " + _short(error.message)), []).append(version)
         return [Problem(kind, name, path, f"{text} (Kubernetes {', '.join(vs)})", "k8s-schema")
                 for (path, text), vs in found.items()]

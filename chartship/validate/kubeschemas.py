@@ -38,7 +38,7 @@ class KubeSchemas:
             utils = self._kv.utils
             wanted = desired[1:] if desired.startswith("v") else desired
             if utils.major_minor(wanted) > utils.latest_version():
-                raise self._kv.VersionNotSupportedError(version=utils.major_minor(wanted))
+                raise self._kv.utils.VersionNotSupportedError(version=utils.major_minor(wanted))
             version = [v for v in utils.all_versions() if utils.major_minor(v) <= utils.major_minor(wanted)][-1]
             found = self._dirs[desired] = (f"v{version}-local-strict", wanted)
         return found

@@ -95,7 +95,7 @@ class CrdSchemas:
         for folder, label in self.folders:
             for path in sorted(folder.rglob("*.json")):
                 rel = f"{label}/{path.relative_to(folder).as_posix()}"
-                schema = self._read(path, rel, validators, exceptions)
+                schema = self._read(path, rel, validators, exceptions, check=folder != CRD_DIR)
                 resources.append((schema["$id"], Resource.from_contents(schema)))
                 if path.parent != folder:
                     schemas[(path.parent.name, path.stem)] = schema  # a later folder replaces an earlier one
@@ -105,7 +105,9 @@ class CrdSchemas:
             self._validators[key] = validators.Draft202012Validator(schema, registry=self.registry)
 
     @staticmethod
-    def _read(path: Path, rel: str, validators: Any, exceptions: Any) -> dict[str, Any]:
+    def _read(path: Path, rel: str, validators: Any, exceptions: Any, check: bool = True) -> dict[str, Any]:
+        """The schema at ``path``; ``check``: against the meta-schema too (the repository's own schemas; ours are
+        checked by the tests, and checking them on every run cost more than the objects' checks)."""
         try:
             schema = json.loads(path.read_text(encoding="utf-8"))
         except (json.JSONDecodeError, UnicodeDecodeError) as exc:
@@ -113,7 +115,8 @@ class CrdSchemas:
         if not isinstance(schema, dict) or not isinstance(schema.get("$id"), str):
             raise ConfigError(f"{rel}: a schema must be a JSON object with an $id")
         try:
-            validators.Draft202012Validator.check_schema(schema)
+            if check:
+                validators.Draft202012Validator.check_schema(schema)
         except exceptions.SchemaError as exc:
             raise ConfigError(f"{rel}: not a valid JSON schema ({exc.message})") from None
         return schema

@@ -5,6 +5,7 @@ but each keeps its own source."""
 from __future__ import annotations
 
 import copy
+import datetime
 from pathlib import Path
 from typing import Any
 
@@ -82,6 +83,26 @@ def test_cached_validators_agree_with_kubernetes_validate(version: str) -> None:
         assert got == [verdict_of_kubernetes_validate(doc, version) for doc in docs]
     kinds = {v[0] for v in got}
     assert kinds == {"valid", "invalid", "no schema"}, got
+
+
+def test_the_compiled_validator_only_decides_that_an_object_is_valid() -> None:
+    pytest.importorskip("jsonschema_rs")  # pinned in requirements.txt; without it jsonschema decides alone
+    kube, slow = KubeSchemas(kubernetes_validate), KubeSchemas(kubernetes_validate)
+    slow._rs = None
+    dated = copy.deepcopy(objects()[0])
+    dated["metadata"]["annotations"] = {"built": datetime.date(2026, 1, 2)}  # YAML reads an unquoted date so
+    docs = [d for d in [*objects(), dated] if d["kind"] != "FlowSchema" and d["apiVersion"] != "extensions/v1beta1"]
+    verdicts = []
+    for doc in docs:
+        validator, fast = kube.validators(doc, "1.37.0")
+        assert fast is not None and slow.validators(doc, "1.37.0")[1] is None
+        try:
+            verdicts.append(fast.is_valid(doc) == (next(iter(validator.iter_errors(doc)), None) is None))
+        except ValueError:
+            verdicts.append(doc is dated)
+        assert verdict_of_cache(kube, doc, "1.37.0") == verdict_of_cache(slow, doc, "1.37.0")
+    assert all(verdicts) and len(verdicts) == len(docs)
+    assert verdict_of_cache(kube, dated, "1.37.0")[:2] == ("invalid", "['metadata', 'annotations', 'built']")
 
 
 def test_an_unsupported_version_fails_as_kubernetes_validate_does() -> None:

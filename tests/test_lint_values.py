@@ -54,3 +54,32 @@ def test_chart_yaml_rules(tmp_path: Path) -> None:
     assert len(problems) == 4
     assert problems[1] == "charts/web/Chart.yaml: name is 'api' but the folder is 'web'; make them equal"
     assert "'1.0' is not a semantic version" in problems[2]
+
+
+def test_a_schema_checked_once_and_files_read_once_give_the_same_problems(tmp_path: Path) -> None:
+    charts = []
+    for name, dev in (("a", "image:\n  tag: 5\n"), ("b", "replicaCount: 0\n")):
+        d = tmp_path / name
+        d.mkdir()
+        (d / "values.yaml").write_text("replicaCount: 1\nimage:\n  tag: v1\n")
+        (d / "values-dev.yaml").write_text(dev)
+        (d / "values.schema.json").write_text(SCHEMA)  # both charts share one compiled schema
+        charts.append(d)
+    sets = [values.ValuesSet("defaults", ()), values.ValuesSet("dev", ("values-dev.yaml",)),
+            values.ValuesSet("broken", ("values-broken.yaml",))]
+    for d in charts:
+        (d / "values-broken.yaml").write_text("a: [unclosed\n")
+        loaded: dict[str, object] = {}
+        shared = [values.validate(d, f"charts/{d.name}", vs, loaded) for vs in sets]  # type: ignore[arg-type]
+        values._compiled.cache_clear()
+        fresh = [values.validate(d, f"charts/{d.name}", vs) for vs in sets]
+        assert shared == fresh
+        assert shared[0] == [] and shared[1] and shared[2] and "values-broken.yaml" in shared[2][0]
+        assert sorted(loaded) == ["values-broken.yaml", "values-dev.yaml", "values.yaml"]
+    assert values.validate(charts[0], "charts/a", sets[1]) == ["charts/a values-dev.yaml: $.image.tag: 5 is not of type 'string'"]
+    assert values.validate(charts[1], "charts/b", sets[1]) == [
+        "charts/b values-dev.yaml: $.replicaCount: 0 is less than the minimum of 1"]
+    (charts[1] / "values.schema.json").write_text('{"type": "object", "properties": {"a": {"minimum": "one"}}}')
+    for _ in range(2):  # a broken schema stays broken when it comes from the cache
+        problems = values.validate(charts[1], "charts/b", sets[0])
+        assert problems is not None and problems[0].startswith("charts/b/values.schema.json: not a valid JSON schema")

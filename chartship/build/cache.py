@@ -16,6 +16,8 @@ from chartship import __version__
 from chartship.build import package, workspace
 from chartship.charts import chart as chartmod
 from chartship.config import PATCHES_DIR, Config
+from chartship.errors import ChartError
+from chartship.tools import git
 
 INPUTS_FILE = ".charts-inputs.json"  # beside dist/charts, tied to its manifest.json
 CONFIG_FILES = ("invoke.yaml", ".yamllint", ".yamllint.yaml", ".yamllint.yml")
@@ -42,7 +44,11 @@ def _digest(path: Path) -> bytes:
 
 def epochs(cfg: Config, all_charts: Sequence[chartmod.Chart], names: Sequence[str]) -> dict[str, int]:
     """Each needed chart's package time stamp (its last commit), computed once per build."""
-    return {c.name: package.source_epoch(cfg.root, [c.rel, f"{PATCHES_DIR}/{c.name}"])
+    try:
+        inside = git.is_work_tree(cfg.root)
+    except ChartError:
+        inside = False
+    return {c.name: package.source_epoch(cfg.root, [c.rel, f"{PATCHES_DIR}/{c.name}"], work_tree=inside)
             for c in workspace.closure(all_charts, names)}
 
 

@@ -97,8 +97,9 @@ def _yamllint(cfg: Config, ws: workspace.Workspace, names: Sequence[str], report
 def _schema(ws: workspace.Workspace, name: str, sets: Sequence[values.ValuesSet]) -> Outcome:
     c, rel = ws.chart(name), ws.source[name].rel
     outcome = Outcome()
+    loaded: dict[str, Any] = {}
     for vs in sets:
-        problems = values.validate(c.path, rel, vs)
+        problems = values.validate(c.path, rel, vs, loaded)
         if problems is None:
             return Outcome(status=SKIPPED, messages=[f"no {values.SCHEMA_FILE}"])
         for p in problems:

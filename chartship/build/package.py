@@ -32,10 +32,13 @@ SUMS_FILE = "SHA256SUMS"
 MANIFEST_FILE = "manifest.json"
 
 
-def source_epoch(root: Path, paths: Sequence[str], environ: Mapping[str, str] | None = None) -> int:
-    """The time stamped into a package: the last commit touching ``paths``, else SOURCE_DATE_EPOCH, else 0."""
+def source_epoch(root: Path, paths: Sequence[str], environ: Mapping[str, str] | None = None,
+                 work_tree: bool | None = None) -> int:
+    """The time stamped into a package: the last commit touching ``paths``, else SOURCE_DATE_EPOCH, else 0.
+    ``work_tree``: whether ``root`` is in a git work tree, when the caller already asked git."""
     try:
-        when = git.last_commit_time(root, *paths) if git.is_work_tree(root) else None
+        inside = git.is_work_tree(root) if work_tree is None else work_tree
+        when = git.last_commit_time(root, *paths) if inside else None
     except ChartError:
         when = None
     if when is not None:

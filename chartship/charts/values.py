@@ -3,6 +3,7 @@ merged the way helm merges them, and checked against the chart's values.schema.j
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -176,35 +177,56 @@ def _blame(layers: Sequence[tuple[str, dict[str, Any]]], path: Sequence[Any]) ->
     return str(layers[-1][0])
 
 
-def validate(chart_dir: Path, rel: str, values: ValuesSet) -> list[str] | None:
-    """Schema problems of one merged values set, or None when the chart has no values.schema.json."""
-    schema_path = chart_dir / SCHEMA_FILE
-    if not schema_path.is_file():
-        return None
+@functools.lru_cache(maxsize=64)
+def _compiled(text: str) -> tuple[Any, str]:
+    """(validator, "") for a values.schema.json's text, or (None, what is wrong with it). Checking a schema
+    against its meta-schema costs far more than using it, and charts share schemas: once per text."""
     from jsonschema import exceptions, validators
 
     try:
-        schema = json.loads(schema_path.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        return [f"{rel}/{SCHEMA_FILE}: not valid JSON ({exc}); fix the file"]
+        schema = json.loads(text)
+    except json.JSONDecodeError as exc:
+        return None, f"not valid JSON ({exc}); fix the file"
     if not isinstance(schema, dict):
-        return [f"{rel}/{SCHEMA_FILE}: the schema must be a JSON object"]
+        return None, "the schema must be a JSON object"
     cls = validators.validator_for(schema, default=validators.Draft7Validator)
     try:
         cls.check_schema(schema)
     except exceptions.SchemaError as exc:
-        return [f"{rel}/{SCHEMA_FILE}: not a valid JSON schema ({exc.message}) at {_path_text(exc.absolute_path)}"]
-    layers: list[tuple[str, dict[str, Any]]] = []
+        return None, f"not a valid JSON schema ({exc.message}) at {_path_text(exc.absolute_path)}"
+    return cls(schema), ""
+
+
+def validate(chart_dir: Path, rel: str, values: ValuesSet,
+             loaded: dict[str, dict[str, Any] | ChartError] | None = None) -> list[str] | None:
+    """Schema problems of one merged values set, or None when the chart has no values.schema.json.
+    ``loaded`` (one dict per chart, shared by its sets) keeps each values file read once."""
+    schema_path = chart_dir / SCHEMA_FILE
+    if not schema_path.is_file():
+        return None
     try:
-        for name in ("values.yaml", *values.files):
-            layers.append((name, load_values(chart_dir, rel, name)))
-    except ChartError as exc:
-        return [str(exc)]
+        validator, problem = _compiled(schema_path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError as exc:
+        validator, problem = None, f"not valid JSON ({exc}); fix the file"
+    if validator is None:
+        return [f"{rel}/{SCHEMA_FILE}: {problem}"]
+    files = {} if loaded is None else loaded
+    layers: list[tuple[str, dict[str, Any]]] = []
+    for name in ("values.yaml", *values.files):
+        if name not in files:
+            try:
+                files[name] = load_values(chart_dir, rel, name)
+            except ChartError as exc:
+                files[name] = exc
+        data = files[name]
+        if isinstance(data, ChartError):
+            return [str(data)]
+        layers.append((name, data))
     merged: dict[str, Any] = {}
     for _name, data in layers:
         merged = merge(merged, data)
     problems = []
-    for err in sorted(cls(schema).iter_errors(merged), key=lambda e: (list(map(str, e.absolute_path)), e.message)):
+    for err in sorted(validator.iter_errors(merged), key=lambda e: (list(map(str, e.absolute_path)), e.message)):
         path = list(err.absolute_path)
         problems.append(f"{rel} {_blame(layers, path)}: {_path_text(path)}: {err.message}")
     return problems

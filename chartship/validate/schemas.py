@@ -16,6 +16,7 @@ from typing import Any
 
 from chartship import data
 from chartship.errors import ConfigError, ToolError
+from chartship.validate.kubeschemas import KubeSchemas
 from chartship.validate.security import Problem, identity
 
 CRD_DIR = data.path("crd-schemas")
@@ -94,7 +95,7 @@ class CrdSchemas:
         for folder, label in self.folders:
             for path in sorted(folder.rglob("*.json")):
                 rel = f"{label}/{path.relative_to(folder).as_posix()}"
-                schema = self._read(path, rel, validators, exceptions)
+                schema = self._read(path, rel, validators, exceptions, check=folder != CRD_DIR)
                 resources.append((schema["$id"], Resource.from_contents(schema)))
                 if path.parent != folder:
                     schemas[(path.parent.name, path.stem)] = schema  # a later folder replaces an earlier one
@@ -104,7 +105,9 @@ class CrdSchemas:
             self._validators[key] = validators.Draft202012Validator(schema, registry=self.registry)
 
     @staticmethod
-    def _read(path: Path, rel: str, validators: Any, exceptions: Any) -> dict[str, Any]:
+    def _read(path: Path, rel: str, validators: Any, exceptions: Any, check: bool = True) -> dict[str, Any]:
+        """The schema at ``path``; ``check``: against the meta-schema too (the repository's own schemas; ours are
+        checked by the tests, and checking them on every run cost more than the objects' checks)."""
         try:
             schema = json.loads(path.read_text(encoding="utf-8"))
         except (json.JSONDecodeError, UnicodeDecodeError) as exc:
@@ -112,7 +115,8 @@ class CrdSchemas:
         if not isinstance(schema, dict) or not isinstance(schema.get("$id"), str):
             raise ConfigError(f"{rel}: a schema must be a JSON object with an $id")
         try:
-            validators.Draft202012Validator.check_schema(schema)
+            if check:
+                validators.Draft202012Validator.check_schema(schema)
         except exceptions.SchemaError as exc:
             raise ConfigError(f"{rel}: not a valid JSON schema ({exc.message})") from None
         return schema
@@ -153,6 +157,7 @@ class Checker:
         self.versions = tuple(versions)
         check_versions(self.versions)
         self.crds = CrdSchemas(root, own_schemas)
+        self.kube = KubeSchemas(_kv())
         self._cache: dict[str, list[Problem]] = {}
 
     def check(self, doc: Any) -> list[Problem]:
@@ -177,14 +182,15 @@ class Checker:
         found: dict[tuple[str, str], list[str]] = {}
         for version in self.versions:
             try:
-                kv.validate(dict(doc), version, strict=True)
+                error = self.kube.first_error(doc, version)
             except kv.SchemaNotFoundError:
                 group, _v = split_api_version(str(doc["apiVersion"]))
                 text = (f"{doc['apiVersion']!r} of kind {kind} has no schema: not a built-in kind, and "
                         f"{self.crds.missing(group, kind)}")
                 found.setdefault(("apiVersion", text), []).append(version)
-            except kv.ValidationError as exc:
-                path = field_path(doc, list(exc.absolute_path))
-                found.setdefault((path, "is invalid: " + _short(exc.message)), []).append(version)
+                continue
+            if error is not None:
+                path = field_path(doc, list(error.absolute_path))
+                found.setdefault((path, "is invalid: " + _short(error.message)), []).append(version)
         return [Problem(kind, name, path, f"{text} (Kubernetes {', '.join(vs)})", "k8s-schema")
                 for (path, text), vs in found.items()]

@@ -35,6 +35,7 @@ from measure import BenchError, Cmd  # noqa: E402
 
 VENV_BIN = Path(sys.executable).parent
 INVOKE = str(VENV_BIN / "invoke")
+CLI_PATH = ["env", "CHARTSHIP_HELM_BATCH=0"]  # the helm CLI path of a row, beside the batch helper's
 HOOK = str(VENV_BIN / "chartship-version-sync")
 
 
@@ -179,13 +180,18 @@ def bench_p2(work: Path, repo: Path, env: dict[str, str], runs: int) -> list[dic
     loop = Cmd("bash lint-loop.sh", ["bash", lint_sh], repo)
     lint2 = Cmd("helm.lint", [INVOKE, "helm.lint", "--all"], repo)
     lint1 = Cmd("helm.lint --jobs 1", [INVOKE, "helm.lint", "--all", "--jobs", "1"], repo)
+    # the same through the helm CLI (CHARTSHIP_HELM_BATCH=0), so the batch helper's gain shows
+    lint2cli = Cmd("helm.lint (helm CLI)", [*CLI_PATH, INVOKE, "helm.lint", "--all"], repo)
+    lint1cli = Cmd("helm.lint --jobs 1 (helm CLI)", [*CLI_PATH, INVOKE, "helm.lint", "--all", "--jobs", "1"], repo)
     before = measure.load()
-    measure.sample([loop, lint2, lint1], runs, env, args.warmup)
+    measure.sample([loop, lint2, lint1, lint2cli, lint1cli], runs, env, args.warmup)
     load = [before, measure.load()]
-    out.append(result("P2a", f"`invoke helm.lint --all` on {n} charts (default jobs = {os.cpu_count()} cores)", lint2, loop,
-                       True, 3.0, runs, load, charts=n))
-    out.append(result("P2b", f"`invoke helm.lint --all --jobs 1` on {n} charts", lint1, loop, False, 0.7, runs, load,
-                      charts=n))
+    for suffix, cand2, cand1 in (("", lint2, lint1), ("-cli", lint2cli, lint1cli)):
+        how = " with `CHARTSHIP_HELM_BATCH=0`" if suffix else ""
+        out.append(result(f"P2a{suffix}", f"`invoke helm.lint --all`{how} on {n} charts (default jobs = "
+                                          f"{os.cpu_count()} cores)", cand2, loop, True, 3.0, runs, load, charts=n))
+        out.append(result(f"P2b{suffix}", f"`invoke helm.lint --all --jobs 1`{how} on {n} charts", cand1, loop, False,
+                          0.7, runs, load, charts=n))
 
     for lint_flag, base_name, base_sh, suffix in (("--no-lint", "bash package-loop.sh", pkg_sh, ""),
                                                   ("", "bash lint-package-loop.sh", both_sh, "-lint")):
@@ -341,9 +347,12 @@ def bench_peers(work: Path, repo: Path, helm: Path, env: dict[str, str], runs: i
         loop_sh = script(work, "validate-loop.sh", peers.validate_loop(environment_files(repo), versions, kc, location))
         base = Cmd(base_name, ["bash", loop_sh], repo)
         cand = Cmd("helm.validate", [INVOKE, "helm.validate"], repo, ok_codes=(0, 1))  # scaffolds have security findings
+        cli = Cmd("helm.validate (helm CLI)", [*CLI_PATH, INVOKE, "helm.validate"], repo, ok_codes=(0, 1))
         before = measure.load()
-        measure.sample([cand, base], runs, env, args.warmup)
-        out.append(result("P6", what, cand, base, False, 0.8, runs, [before, measure.load()], charts=n))
+        measure.sample([cand, base, cli], runs, env, args.warmup)
+        load = [before, measure.load()]
+        out.append(result("P6", what, cand, base, False, 0.8, runs, load, charts=n))
+        out.append(result("P6-cli", f"{what}, with `CHARTSHIP_HELM_BATCH=0`", cli, base, False, 0.8, runs, load, charts=n))
         data_scripts["validate-loop.sh"] = Path(loop_sh).read_text()
     else:
         out.append(unavailable("P6", what, base_name, "<= 0.8", kc))
@@ -397,6 +406,22 @@ def profile(cmd_argv: list[str], repo: Path, env: dict[str, str], dest: Path, pr
     return str(dest) if dest.exists() else f"pyinstrument failed: {proc.stderr.strip()[-200:]}"
 
 
+def build_helper(helm_version: str) -> str:
+    """Build (or take from the cache) the helm batch helper for the bench's helm, so P2a/P2b/P2d/P6 measure it."""
+    from chartship.errors import ChartshipError
+    from chartship.tools import helmbatch
+
+    version = helm_version.removeprefix("v")
+    major = int(version.split(".")[0])
+    try:
+        if helmbatch.pinned_version(major) != version:
+            return f"not used: helm {version} is not the locked helm{major}"
+        built = helmbatch.build(major, log=lambda msg: print(f"bench: {msg}", file=sys.stderr))
+    except ChartshipError as exc:
+        return f"not built ({exc}): every row runs the helm CLI"
+    return f"helm {version} batch helper ({built.how}; `-cli` rows: `CHARTSHIP_HELM_BATCH=0`)"
+
+
 def wait_for_load(limit: float) -> None:
     deadline = time.monotonic() + 600
     while limit and measure.load() >= limit and time.monotonic() < deadline:
@@ -411,6 +436,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     env = child_env(helm)
     helm_version = subprocess.run([str(helm), "version", "--template", "{{.Version}}"], capture_output=True, text=True,
                                   check=True).stdout.strip()
+    batch = build_helper(helm_version)
     wait_for_load(args.wait_load)
     work = Path(tempfile.mkdtemp(prefix="chartship-bench-"))
     started = time.time()
@@ -419,7 +445,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "helm_bin": str(helm), "python": platform.python_version(), "cores": os.cpu_count(),
         "charts": args.charts, "hook_charts": args.hook_charts, "runs": args.runs, "slow_runs": args.slow_runs,
         "warmup": args.warmup,
-        "load_1m_start": measure.load(), "results": [],
+        "load_1m_start": measure.load(), "results": [], "helm_batch": batch,
     }
     try:
         repo = synth.make(work / "repo", args.charts, helm)

@@ -49,6 +49,17 @@ metadata:
 data:
   replicas: {{ .Values.replicaCount | quote }}
 """
+CAPABILITIES = """\
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: caps
+data:
+  helm: {{ .Capabilities.HelmVersion.Version | quote }}
+  commit: {{ .Capabilities.HelmVersion.GitCommit | quote }}
+  kube: {{ .Capabilities.KubeVersion.Version | quote }}
+  monitoring: {{ .Capabilities.APIVersions.Has "monitoring.coreos.com/v1" | quote }}
+"""
 SCHEMA = '{"type": "object", "properties": {"replicaCount": {"type": "integer"}}, "required": ["replicaCount"]}'
 
 
@@ -82,6 +93,7 @@ def _failing(root: Path) -> list[Path]:
         _chart(root, "missing-dep", {"cm.yaml": CONFIGMAP},
                extra="dependencies:\n  - name: sub\n    version: 0.1.0\n    repository: file://../sub\n"),
         _chart(root, "deprecated", {"cm.yaml": CONFIGMAP}, extra="deprecated: true\n"),
+        _chart(root, "capabilities", {"cm.yaml": CAPABILITIES}),
     ]
 
 

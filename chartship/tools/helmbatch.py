@@ -35,11 +35,14 @@ from chartship.tools.summary import summarise
 
 MODULES = data.path("helmbatch")
 BINARY = "helmbatch"
-RECIPE = "1"  # bump when the build recipe changes, so cached builds are not reused
+RECIPE = "2"  # bump when the build recipe changes, so cached builds are not reused
 ENV = "CHARTSHIP_HELM_BATCH"
 MAJORS = (3, 4)
 EXPECTED_BUILD = "about 3 min cold on 2 cores (shared Go build cache warm: under a minute)"
 SECONDS_PER_JOB = 30.0  # helper timeout: 120 s + this per job
+# The commit of each locked helm release: the official binaries stamp it (``helm version``, and templates see it
+# as .Capabilities.HelmVersion.GitCommit), so the helper does too.
+GIT_COMMITS = {"3.17.2": "cc0bbbd6d6276b83880042c1ecb34087e84d41eb", "4.3.1": "c0d08d0d6d9424d4a14febb5e8a3e51b0dd00dff"}
 
 
 @dataclass(frozen=True)
@@ -110,6 +113,26 @@ def check_module(major: int, version: str) -> None:
                         f"pins helm{major} {version}; make them agree")
 
 
+def ldflags(major: int, version: str) -> str:
+    """What helm's Makefile stamps into its binary: the version and commit, and for helm 3 the Kubernetes version
+    of client-go + 1 (the default .Capabilities.KubeVersion and the deprecation checks)."""
+    commit = GIT_COMMITS.get(version)
+    if commit is None:
+        raise ToolError(f"chartship/tools/helmbatch.py: no git commit known for helm {version}; add the release's "
+                        "commit (`helm version`) to GIT_COMMITS")
+    base = f"helm.sh/helm/v{major}/internal/version"
+    flags = ["-s", "-w", f"-X {base}.version=v{version}", f"-X {base}.gitCommit={commit}", f"-X {base}.gitTreeState=clean"]
+    if major == 3:
+        text = (module_dir(major) / "go.mod").read_text(encoding="utf-8")
+        found = [p[-1] for p in (ln.split() for ln in gobuild.go_mod_lines(text)) if len(p) >= 2 and p[-2] == "k8s.io/client-go"]
+        if not found:
+            raise ToolError(f"{data.label(module_dir(major))}/go.mod: requires no k8s.io/client-go; run `go mod tidy`")
+        kube_major, kube_minor = gobuild.version_tuple(found[0])[:2]
+        for pkg in ("helm.sh/helm/v3/pkg/lint/rules", "helm.sh/helm/v3/pkg/chartutil"):
+            flags += [f"-X {pkg}.k8sVersionMajor={kube_major + 1}", f"-X {pkg}.k8sVersionMinor={kube_minor}"]
+    return " ".join(flags)
+
+
 def module_hash(major: int) -> str:
     h = hashlib.sha256(RECIPE.encode() + b"\0")
     folder = module_dir(major)
@@ -120,7 +143,7 @@ def module_hash(major: int) -> str:
 
 def cache_key(major: int, version: str, go: GoEnv) -> str:
     h = hashlib.sha256()
-    for part in (module_hash(major), version, go.version, go.goos, go.goarch):
+    for part in (module_hash(major), version, ldflags(major, version), go.version, go.goos, go.goarch):
         h.update(part.encode() + b"\0")
     return f"helmbatch-{version}-go{go.version}-{h.hexdigest()[:12]}"
 
@@ -135,12 +158,13 @@ def build(major: int, environ: Mapping[str, str] | None = None, jobs: int | None
     version = pinned_version(major)
     check_module(major, version)
     folder = module_dir(major)
+    flags = ldflags(major, version)
     go = gobuild.go_env(environ)
     gobuild.require_go(go, (folder / "go.mod").read_text(encoding="utf-8"), f"{data.label(folder)}/go.mod")
 
     def _build(dest: Path) -> float:
         log(f"building the helm {version} batch helper with go{go.version} ({EXPECTED_BUILD})")
-        return gobuild.go_build(go, folder, str(dest / BINARY), ["."], "-s -w", jobs or os.cpu_count() or 1,
+        return gobuild.go_build(go, folder, str(dest / BINARY), ["."], flags, jobs or os.cpu_count() or 1,
                                 f"helmbatch {version}", dest.parent)
 
     manifest = {"helm": version, "module": module_hash(major), "go": go.version}

@@ -254,6 +254,7 @@ func run(j job) (res result) {
 
 func main() {
 	kube.ManagedFieldsManager = "helm"
+	log.SetFlags(log.Lshortfile) // as helm 3's CLI logs
 	var req request
 	if err := json.NewDecoder(os.Stdin).Decode(&req); err != nil {
 		fmt.Fprintf(os.Stderr, "helmbatch: cannot read the jobs on stdin: %s\n", err)

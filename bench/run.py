@@ -49,7 +49,8 @@ def parse(argv: Sequence[str] | None) -> argparse.Namespace:
     p.add_argument("--scale", default="10,40,160", help="chart counts for the helm.build scaling figure; default 10,40,160")
     p.add_argument("--scale-runs", type=int, default=0, help="timed runs per scaling point (default: --slow-runs)")
     p.add_argument("--out", type=Path, default=BENCH, help="where results.md / results.json go; default bench/")
-    p.add_argument("--only", default="", help="comma-separated subset of P1,P2,P3,P4,peers,rss,scale (default: all)")
+    p.add_argument("--only", default="", help="comma-separated subset of P1,P2 (or P2a,P2b: lint only),P3,P4,peers,rss,scale "
+                   "(default: all)")
     p.add_argument("--profile", action="store_true", help="run pyinstrument on every candidate that misses its target")
     p.add_argument("--wait-load", type=float, default=0.0,
                    help="before starting, wait (up to 10 min) for the 1-minute load average to fall below this")
@@ -170,7 +171,7 @@ def bench_p1(work: Path, helm: Path, env: dict[str, str], runs: int) -> list[dic
                    False, 2.5, runs, [before, measure.load()])]
 
 
-def bench_p2(work: Path, repo: Path, env: dict[str, str], runs: int) -> list[dict[str, Any]]:
+def bench_p2(work: Path, repo: Path, env: dict[str, str], runs: int, builds: bool = True) -> list[dict[str, Any]]:
     lint_sh = script(work, "lint-loop.sh", lint_loop(repo))
     pkg_sh = script(work, "package-loop.sh", package_loop())
     both_sh = script(work, "lint-package-loop.sh", package_loop(lint_loop(repo).replace("set -euo pipefail\n", "")))
@@ -194,7 +195,7 @@ def bench_p2(work: Path, repo: Path, env: dict[str, str], runs: int) -> list[dic
                           0.7, runs, load, charts=n))
 
     for lint_flag, base_name, base_sh, suffix in (("--no-lint", "bash package-loop.sh", pkg_sh, ""),
-                                                  ("", "bash lint-package-loop.sh", both_sh, "-lint")):
+                                                  ("", "bash lint-package-loop.sh", both_sh, "-lint"))[:2 if builds else 0]:
         flags = [lint_flag] if lint_flag else []
         loop = Cmd(base_name, ["bash", base_sh], repo)
         build2 = Cmd("helm.build", [INVOKE, "helm.build", *flags], repo, prep=rm_dist(repo))
@@ -456,8 +457,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             data["results"] += bench_p1(work, helm, env, args.runs)
         if "P4" in only:
             data["results"] += bench_p4(work, repo, env, args.runs)
-        if "P2" in only:
-            data["results"] += bench_p2(work, repo, env, args.slow_runs)
+        if "P2" in only or {"P2a", "P2b"} & only:  # P2a/P2b alone: the lint rows without the builds (P2c)
+            data["results"] += bench_p2(work, repo, env, args.slow_runs, builds="P2" in only)
         if "peers" in only:
             data["results"] += bench_peers(work, repo, helm, env, args.slow_runs)
         if "P3" in only:

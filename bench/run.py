@@ -35,6 +35,7 @@ from measure import BenchError, Cmd  # noqa: E402
 
 VENV_BIN = Path(sys.executable).parent
 INVOKE = str(VENV_BIN / "invoke")
+CLI_PATH = ["env", "CHARTSHIP_HELM_BATCH=0"]  # the helm CLI path of a row, beside the batch helper's
 HOOK = str(VENV_BIN / "chartship-version-sync")
 
 
@@ -48,7 +49,8 @@ def parse(argv: Sequence[str] | None) -> argparse.Namespace:
     p.add_argument("--scale", default="10,40,160", help="chart counts for the helm.build scaling figure; default 10,40,160")
     p.add_argument("--scale-runs", type=int, default=0, help="timed runs per scaling point (default: --slow-runs)")
     p.add_argument("--out", type=Path, default=BENCH, help="where results.md / results.json go; default bench/")
-    p.add_argument("--only", default="", help="comma-separated subset of P1,P2,P3,P4,peers,rss,scale (default: all)")
+    p.add_argument("--only", default="", help="comma-separated subset of P1,P2 (or P2a,P2b: lint only),P3,P4,peers,rss,scale "
+                   "(default: all)")
     p.add_argument("--profile", action="store_true", help="run pyinstrument on every candidate that misses its target")
     p.add_argument("--wait-load", type=float, default=0.0,
                    help="before starting, wait (up to 10 min) for the 1-minute load average to fall below this")
@@ -169,7 +171,7 @@ def bench_p1(work: Path, helm: Path, env: dict[str, str], runs: int) -> list[dic
                    False, 2.5, runs, [before, measure.load()])]
 
 
-def bench_p2(work: Path, repo: Path, env: dict[str, str], runs: int) -> list[dict[str, Any]]:
+def bench_p2(work: Path, repo: Path, env: dict[str, str], runs: int, builds: bool = True) -> list[dict[str, Any]]:
     lint_sh = script(work, "lint-loop.sh", lint_loop(repo))
     pkg_sh = script(work, "package-loop.sh", package_loop())
     both_sh = script(work, "lint-package-loop.sh", package_loop(lint_loop(repo).replace("set -euo pipefail\n", "")))
@@ -179,16 +181,21 @@ def bench_p2(work: Path, repo: Path, env: dict[str, str], runs: int) -> list[dic
     loop = Cmd("bash lint-loop.sh", ["bash", lint_sh], repo)
     lint2 = Cmd("helm.lint", [INVOKE, "helm.lint", "--all"], repo)
     lint1 = Cmd("helm.lint --jobs 1", [INVOKE, "helm.lint", "--all", "--jobs", "1"], repo)
+    # the same through the helm CLI (CHARTSHIP_HELM_BATCH=0), so the batch helper's gain shows
+    lint2cli = Cmd("helm.lint (helm CLI)", [*CLI_PATH, INVOKE, "helm.lint", "--all"], repo)
+    lint1cli = Cmd("helm.lint --jobs 1 (helm CLI)", [*CLI_PATH, INVOKE, "helm.lint", "--all", "--jobs", "1"], repo)
     before = measure.load()
-    measure.sample([loop, lint2, lint1], runs, env, args.warmup)
+    measure.sample([loop, lint2, lint1, lint2cli, lint1cli], runs, env, args.warmup)
     load = [before, measure.load()]
-    out.append(result("P2a", f"`invoke helm.lint --all` on {n} charts (default jobs = {os.cpu_count()} cores)", lint2, loop,
-                       True, 3.0, runs, load, charts=n))
-    out.append(result("P2b", f"`invoke helm.lint --all --jobs 1` on {n} charts", lint1, loop, False, 0.7, runs, load,
-                      charts=n))
+    for suffix, cand2, cand1 in (("", lint2, lint1), ("-cli", lint2cli, lint1cli)):
+        how = " with `CHARTSHIP_HELM_BATCH=0`" if suffix else ""
+        out.append(result(f"P2a{suffix}", f"`invoke helm.lint --all`{how} on {n} charts (default jobs = "
+                                          f"{os.cpu_count()} cores)", cand2, loop, True, 3.0, runs, load, charts=n))
+        out.append(result(f"P2b{suffix}", f"`invoke helm.lint --all --jobs 1`{how} on {n} charts", cand1, loop, False,
+                          0.7, runs, load, charts=n))
 
     for lint_flag, base_name, base_sh, suffix in (("--no-lint", "bash package-loop.sh", pkg_sh, ""),
-                                                  ("", "bash lint-package-loop.sh", both_sh, "-lint")):
+                                                  ("", "bash lint-package-loop.sh", both_sh, "-lint"))[:2 if builds else 0]:
         flags = [lint_flag] if lint_flag else []
         loop = Cmd(base_name, ["bash", base_sh], repo)
         build2 = Cmd("helm.build", [INVOKE, "helm.build", *flags], repo, prep=rm_dist(repo))
@@ -341,9 +348,12 @@ def bench_peers(work: Path, repo: Path, helm: Path, env: dict[str, str], runs: i
         loop_sh = script(work, "validate-loop.sh", peers.validate_loop(environment_files(repo), versions, kc, location))
         base = Cmd(base_name, ["bash", loop_sh], repo)
         cand = Cmd("helm.validate", [INVOKE, "helm.validate"], repo, ok_codes=(0, 1))  # scaffolds have security findings
+        cli = Cmd("helm.validate (helm CLI)", [*CLI_PATH, INVOKE, "helm.validate"], repo, ok_codes=(0, 1))
         before = measure.load()
-        measure.sample([cand, base], runs, env, args.warmup)
-        out.append(result("P6", what, cand, base, False, 0.8, runs, [before, measure.load()], charts=n))
+        measure.sample([cand, base, cli], runs, env, args.warmup)
+        load = [before, measure.load()]
+        out.append(result("P6", what, cand, base, False, 0.8, runs, load, charts=n))
+        out.append(result("P6-cli", f"{what}, with `CHARTSHIP_HELM_BATCH=0`", cli, base, False, 0.8, runs, load, charts=n))
         data_scripts["validate-loop.sh"] = Path(loop_sh).read_text()
     else:
         out.append(unavailable("P6", what, base_name, "<= 0.8", kc))
@@ -397,6 +407,22 @@ def profile(cmd_argv: list[str], repo: Path, env: dict[str, str], dest: Path, pr
     return str(dest) if dest.exists() else f"pyinstrument failed: {proc.stderr.strip()[-200:]}"
 
 
+def build_helper(helm_version: str) -> str:
+    """Build (or take from the cache) the helm batch helper for the bench's helm, so P2a/P2b/P2d/P6 measure it."""
+    from chartship.errors import ChartshipError
+    from chartship.tools import helmbatch
+
+    version = helm_version.removeprefix("v")
+    major = int(version.split(".")[0])
+    try:
+        if helmbatch.pinned_version(major) != version:
+            return f"not used: helm {version} is not the locked helm{major}"
+        built = helmbatch.build(major, log=lambda msg: print(f"bench: {msg}", file=sys.stderr))
+    except ChartshipError as exc:
+        return f"not built ({exc}): every row runs the helm CLI"
+    return f"helm {version} batch helper ({built.how}; `-cli` rows: `CHARTSHIP_HELM_BATCH=0`)"
+
+
 def wait_for_load(limit: float) -> None:
     deadline = time.monotonic() + 600
     while limit and measure.load() >= limit and time.monotonic() < deadline:
@@ -411,6 +437,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     env = child_env(helm)
     helm_version = subprocess.run([str(helm), "version", "--template", "{{.Version}}"], capture_output=True, text=True,
                                   check=True).stdout.strip()
+    batch = build_helper(helm_version)
     wait_for_load(args.wait_load)
     work = Path(tempfile.mkdtemp(prefix="chartship-bench-"))
     started = time.time()
@@ -419,7 +446,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "helm_bin": str(helm), "python": platform.python_version(), "cores": os.cpu_count(),
         "charts": args.charts, "hook_charts": args.hook_charts, "runs": args.runs, "slow_runs": args.slow_runs,
         "warmup": args.warmup,
-        "load_1m_start": measure.load(), "results": [],
+        "load_1m_start": measure.load(), "results": [], "helm_batch": batch,
     }
     try:
         repo = synth.make(work / "repo", args.charts, helm)
@@ -430,8 +457,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             data["results"] += bench_p1(work, helm, env, args.runs)
         if "P4" in only:
             data["results"] += bench_p4(work, repo, env, args.runs)
-        if "P2" in only:
-            data["results"] += bench_p2(work, repo, env, args.slow_runs)
+        if "P2" in only or {"P2a", "P2b"} & only:  # P2a/P2b alone: the lint rows without the builds (P2c)
+            data["results"] += bench_p2(work, repo, env, args.slow_runs, builds="P2" in only)
         if "peers" in only:
             data["results"] += bench_peers(work, repo, helm, env, args.slow_runs)
         if "P3" in only:

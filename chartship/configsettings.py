@@ -155,6 +155,8 @@ SETTINGS: dict[str, Setting] = {
     "xdg_cache_home": _var("XDG_CACHE_HOME", "", "base of the download cache (default ~/.cache)"),
     "cluster_binaries": _var("CHARTSHIP_CLUSTER_BINARIES", "build", "cluster binaries: build or download"),
     "go_bin": _var("GO_BIN", "", "the go binary for cluster builds (default: go on PATH)"),
+    "helm_batch": _var("CHARTSHIP_HELM_BATCH", "1", "0: lint/render/package with the helm CLI even when the helm "
+                       "batch helper (tools.install --batch) is built"),
     "goflags": _var("GOFLAGS", "", "extra go build flags for cluster builds"),
     "source_date_epoch": _var("SOURCE_DATE_EPOCH", "", "package time stamp outside git"),
     "github_head_ref": _var("GITHUB_HEAD_REF", "", "CI branch (pull request source)"),

@@ -43,6 +43,7 @@ def repo(tmp_path_factory: pytest.TempPathFactory, helm_bin: Path) -> Path:
 
 def load(root: Path, helm: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[cfgmod.Config, list[chartmod.Chart]]:
     monkeypatch.setenv("HELM_BIN", str(helm))  # cfg.helm is located from the process environment
+    monkeypatch.setenv("CHARTSHIP_HELM_BATCH", "0")  # the helm CLI's batches (the helper's: test_helmbatch.py)
     env = {k: v for k, v in os.environ.items() if not k.startswith("CHARTSHIP_")}
     cfg = cfgmod.load(root, environ=env)
     return cfg, chartmod.discover(cfg)

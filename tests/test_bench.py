@@ -12,7 +12,8 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-IDS = {"P1", "P2a", "P2b", "P2c", "P2c-jobs1", "P2c-lint", "P2c-lint-jobs1", "P3", "P3-fresh", "P4", "P4-chartship"}
+IDS = {"P1", "P2a", "P2b", "P2a-cli", "P2b-cli",  # -cli: CHARTSHIP_HELM_BATCH=0
+       "P2c", "P2c-jobs1", "P2c-lint", "P2c-lint-jobs1", "P3", "P3-fresh", "P4", "P4-chartship"}
 sys.path.insert(0, str(ROOT / "bench"))
 
 
@@ -46,6 +47,7 @@ def test_bench_harness_on_a_tiny_repository(tmp_path: Path, helm_bin: Path) -> N
     assert all(f"| {i} |" in text for i in IDS) and version in text
     assert {p: p.stat().st_mtime_ns for p in (ROOT / "bench").glob("results.*")} == before  # bench/ untouched
     assert data["helm_start_cpu_s"] > 0
+    assert data["helm_batch"] and f"helm lint/template/package: {data['helm_batch']}" in text
     assert "CPU floor" in text
 
 

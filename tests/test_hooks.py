@@ -151,6 +151,7 @@ def helm_calls(tmp_path: Path, helm_bin: Path, monkeypatch: pytest.MonkeyPatch) 
     monkeypatch.setenv("HELM_BIN", str(fake))
     monkeypatch.setenv("REAL_HELM", str(helm_bin))
     monkeypatch.setenv("HELM_CALLS", str(calls))
+    monkeypatch.setenv("CHARTSHIP_HELM_BATCH", "0")  # the calls recorded are the helm CLI's
     return calls
 
 

@@ -52,7 +52,7 @@ def repo(tmp_path: Path, project_root: Path, helm_bin: Path) -> Repo:
     init_git(root)
     fake, calls = recording_helm(tmp_path, helm_bin)
     env = clean_env(PRE_COMMIT_HOME=str(tmp_path / "pre-commit-home"), HELM_BIN=str(fake), REAL_HELM=str(helm_bin),
-                    HELM_CALLS=str(calls), **OFFLINE)
+                    HELM_CALLS=str(calls), CHARTSHIP_HELM_BATCH="0", **OFFLINE)  # record the helm CLI's calls
     r = Repo(root, env, calls)
     installed = r.invoke("hooks.install")
     assert installed.returncode == 0, installed.stderr

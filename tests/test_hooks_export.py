@@ -60,7 +60,8 @@ def test_hooks_work_from_another_repository(tmp_path: Path, project_root: Path, 
         shutil.rmtree(home, ignore_errors=True)
         home.mkdir(parents=True)
         built_for.write_text(rev)
-    env = clean_env(PRE_COMMIT_HOME=str(home), HELM_BIN=str(fake), REAL_HELM=str(helm_bin), HELM_CALLS=str(calls))
+    env = clean_env(PRE_COMMIT_HOME=str(home), HELM_BIN=str(fake), REAL_HELM=str(helm_bin), HELM_CALLS=str(calls),
+                    CHARTSHIP_HELM_BATCH="0")  # the calls recorded are the helm CLI's
 
     ran = subprocess.run([PRE_COMMIT, "run", "--all-files"], cwd=root, env=env, capture_output=True, text=True, timeout=900)
     assert ran.returncode == 0, ran.stdout + ran.stderr

@@ -139,8 +139,8 @@ def run(cfg: Config, all_charts: Sequence[chartmod.Chart], names: Sequence[str],
                     f"values sets: {', '.join(s.name for s in sets_of[name])}")
                 lint_jobs += [(c, vs) for vs in sets_of[name]]
         # batched helm lints first (the long ones), then the rest beside them
-        plan = lintbatch.plan(lint_jobs, jobs)
-        batches = [pool.submit(lintbatch.lint_chunk, cfg.helm, chunk) for chunk in plan]
+        plan, lint_chunk = lintbatch.choose(cfg.helm, lint_jobs, jobs)
+        batches = [pool.submit(lint_chunk, cfg.helm, chunk) for chunk in plan]
         batched = {(c.name, vs.name) for chunk in plan for c, vs in chunk}
         submit("", "yamllint", _yamllint, cfg, ws, names, report)
         for name in names:

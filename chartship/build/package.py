@@ -24,7 +24,7 @@ from pathlib import Path
 from chartship import config, placeholders
 from chartship.config import CONFIG_FILE, Config
 from chartship.errors import ChartError, ChartshipError, ConfigError
-from chartship.tools import git
+from chartship.tools import git, helmbatch
 from chartship.tools.helm import Helm, HelmError
 from chartship.tools.install import sha256_file
 
@@ -95,10 +95,14 @@ def helm_archives(helm: Helm, charts: Sequence[tuple[str, Path, str]], work: Pat
     size = max(1, -(-len(charts) // parts))
     chunks = [list(charts[i:i + size]) for i in range(0, len(charts), size)]
 
+    helper = helmbatch.for_helm(helm)
+
     def batch(index: int, chunk: list[tuple[str, Path, str]]) -> dict[str, Path | ChartshipError]:
         out = work / f".helm-batch-{index}"
         out.mkdir()
         try:
+            if helper is not None:
+                return _helper_batch(helper, helm, chunk, out)
             if len(chunk) > 1:
                 written = helm.package_batch([d for _n, d, _w in chunk], out)
                 return {name: written[d] for name, d, _w in chunk}
@@ -126,6 +130,34 @@ def helm_archives(helm: Helm, charts: Sequence[tuple[str, Path, str]], work: Pat
             raise got
         archives[name] = got
     return archives
+
+
+def _helper_batch(helper: helmbatch.Helper, helm: Helm, chunk: list[tuple[str, Path, str]], out: Path
+                  ) -> dict[str, Path | ChartshipError]:
+    """``chunk`` packaged by the batch helper, each chart into a folder of its own; a chart it did not package
+    is packaged again by the helm CLI, for helm's own error."""
+    dests = {name: out / name for name, _d, _w in chunk}
+    for d in dests.values():
+        d.mkdir()
+    jobs = [helmbatch.Job(name, "package", str(d), dest=str(dests[name])) for name, d, _w in chunk]
+    try:
+        outputs = helmbatch.run(helper, jobs, helm.env)
+    except ChartshipError:
+        outputs = {}  # the helm CLI packages them
+    found: dict[str, Path | ChartshipError] = {}
+    for name, d, where in chunk:
+        written = sorted(dests[name].glob("*.tgz"))
+        got = outputs.get(name)
+        if got is not None and got.ok and len(written) == 1:
+            found[name] = written[0]
+            continue
+        for leftover in written:
+            leftover.unlink()
+        try:
+            found[name] = helm.package(d, dests[name], where).archive
+        except ChartshipError as exc:
+            found[name] = exc
+    return found
 
 
 def file_name(cfg: Config, chart: str, tag: str, version: str) -> str:

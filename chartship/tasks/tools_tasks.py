@@ -17,12 +17,15 @@ from chartship.tasks.common import edge, root
         "binaries": "with --cluster: build (all, default) | download (kwok/kwokctl only); env CHARTSHIP_CLUSTER_BINARIES",
         "peers": "also build the peer tools of chartship/data/peers.lock.toml (helm-unittest) with Go; "
                  "helm plugins go to .tools/helm-plugins",
+        "batch": "also build the helm batch helper for the locked helm 3 and helm 4 with Go (one process for many "
+                 "lint/template/package jobs; cached in ~/.cache/chartship/helmbatch)",
     },
 )
 @edge
 def install(c: Context, source: str = "", only: list[str] | None = None, cluster: bool = False, binaries: str = "",
-            peers: bool = False) -> None:
-    """Install pinned helm3, helm4 (also as helm) and kubectl into .tools/bin (--cluster: kwok binaries, --peers: peer tools)."""
+            peers: bool = False, batch: bool = False) -> None:
+    """Install pinned helm3, helm4 (also as helm) and kubectl into .tools/bin (--cluster: kwok binaries, --peers: peer
+    tools, --batch: the helm batch helper)."""
     from chartship import config, report
     from chartship.errors import ToolError
     from chartship.tools import install as installmod
@@ -47,6 +50,11 @@ def install(c: Context, source: str = "", only: list[str] | None = None, cluster
         for peer in peersmod.install(root(c), log=report.note):
             where = plugins.PLUGINS_DIR / peer.peer.plugin if peer.peer.plugin else peer.directory
             report.out(f"{peer.peer.name} {peer.peer.version}: {peer.how} ({where})")
+    if batch:
+        from chartship.tools import helmbatch
+
+        for helper in helmbatch.install(log=report.note):
+            report.out(f"helm batch helper for helm {helper.helm_version}: {helper.how} ({helper.directory})")
 
 
 @task(help={"json": "print as JSON"})

@@ -19,6 +19,7 @@ from chartship.outcome import FAILED as FAIL
 from chartship.outcome import OK
 from chartship.outcome import SKIPPED as SKIP
 from chartship.tools.helm import ClusterUnreachable, HelmError
+from chartship.validate import render
 
 NAMESPACE = "chartship-test"
 
@@ -46,10 +47,11 @@ def message(exc: HelmError, tmp: Path, rel: str) -> str:
     return exc.reason.replace(str(tmp), rel)
 
 
-def _run_case(cfg: Config, c: chartmod.Chart, rel: str, case: Case, environ: Mapping[str, str] | None) -> Case:
+def _run_case(cfg: Config, renderer: render.Renderer, c: chartmod.Chart, rel: str, case: Case,
+              environ: Mapping[str, str] | None) -> Case:
     files = tuple(c.path / f for f in case.files)
     try:
-        cfg.helm.template(c.name, c.path, files, NAMESPACE)
+        renderer.template(c.name, c.path, files, NAMESPACE)
     except HelmError as exc:
         case.template, case.message = FAIL, message(exc, c.path, rel)
         return case
@@ -82,6 +84,8 @@ def run(cfg: Config, all_charts: Sequence[chartmod.Chart], names: Sequence[str],
                 continue
             for vs in values.values_sets(cfg, c.path):
                 work.append((c, rel, Case(name, vs.name, vs.files)))
+        renderer = render.prefetch(cfg.helm, [(c.name, c.path, tuple(c.path / f for f in case.files), NAMESPACE, ())
+                                              for c, _rel, case in work], jobs)
         with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-            cases += list(pool.map(lambda w: _run_case(cfg, w[0], w[1], w[2], environ), work))
+            cases += list(pool.map(lambda w: _run_case(cfg, renderer, w[0], w[1], w[2], environ), work))
     return cases

@@ -19,7 +19,7 @@ from chartship.charts import values
 from chartship.config import Config
 from chartship.errors import ChartshipError
 from chartship.tools.helm import HelmError
-from chartship.validate import allowlist, helmtest, security
+from chartship.validate import allowlist, helmtest, render, security
 from chartship.validate.schemas import Checker
 
 RELEASE = "rel"
@@ -117,12 +117,12 @@ def check_objects(checker: Checker, docs: Iterable[tuple[str, Any]]) -> tuple[li
     return found, count
 
 
-def _render(cfg: Config, checker: Checker, c: chartmod.Chart, rel: str, render: Render
+def _render(renderer: render.Renderer, checker: Checker, c: chartmod.Chart, rel: str, render: Render
             ) -> list[tuple[str, str, security.Problem]]:
     """(env, source, problem) of one chart x environment."""
     files = tuple(c.path / f for f in render.files)
     try:
-        result = cfg.helm.template(RELEASE, c.path, files, NAMESPACE, CLUSTER_APIS)
+        result = renderer.template(RELEASE, c.path, files, NAMESPACE, CLUSTER_APIS)
     except HelmError as exc:
         message = helmtest.message(exc, c.path, rel)
         return [(render.env, "", security.Problem("Chart", c.name, "templates", f"do not render: {message}", "render"))]
@@ -135,7 +135,7 @@ def _render(cfg: Config, checker: Checker, c: chartmod.Chart, rel: str, render: 
 
 
 def _chart(cfg: Config, checker: Checker, ws: workspace.Workspace, name: str, pool: ThreadPoolExecutor,
-           result: Result) -> None:
+           result: Result, renderer: render.Renderer) -> None:
     c, rel = ws.chart(name), ws.source[name].rel
     problem = ws.problem(name)
     if problem is not None:
@@ -144,7 +144,7 @@ def _chart(cfg: Config, checker: Checker, ws: workspace.Workspace, name: str, po
     entries = allowlist.load(c.path, rel)
     renders = [Render(name, s.name, s.files) for s in values.values_sets(cfg, c.path)]
     result.renders += renders
-    found = [x for batch in pool.map(lambda r: _render(cfg, checker, c, rel, r), renders) for x in batch]
+    found = [x for batch in pool.map(lambda r: _render(renderer, checker, c, rel, r), renders) for x in batch]
     rules = [(env, p, src) for env, src, p in found if p.rule in allowlist.RULES]
     others = [(env, p, src) for env, src, p in found if p.rule not in allowlist.RULES]
     kept, allowed, stale = allowlist.apply(entries, rules)
@@ -192,8 +192,12 @@ def run(cfg: Config, all_charts: Sequence[chartmod.Chart], names: Sequence[str],
     with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
         if names:
             with workspace.prepare(cfg, all_charts, names, jobs, target, environ) as ws:
+                ready = [ws.chart(n) for n in names if ws.problem(n) is None]
+                renderer = render.prefetch(cfg.helm, [(RELEASE, c.path, tuple(c.path / f for f in s.files), NAMESPACE,
+                                                       CLUSTER_APIS) for c in ready for s in values.values_sets(cfg, c.path)],
+                                           jobs)
                 for name in names:
-                    _chart(cfg, checker, ws, name, pool, result)
+                    _chart(cfg, checker, ws, name, pool, result, renderer)
     if argocd:
         result.findings += argocd_findings(cfg.root, checker, result.renders)
     return result

@@ -93,6 +93,9 @@ def test_lint_sections_split_helms_report_per_chart(tmp_path: Path, helm_bin: Pa
     assert [lint_section_clean(sections[d]) for d in dirs] == [True, False, True]
     assert any("[ERROR]" in ln and "broken.yaml" in ln for ln in sections[dirs[1]] or [])
     assert not any("chart(s) linted" in ln for s in sections.values() for ln in s or [])
+    clean = helm.lint_batch([dirs[0], dirs[2]], ())  # a clean batch ends with a bare count, no "Error: "
+    assert [lint_section_clean(clean[d]) for d in (dirs[0], dirs[2])] == [True, True]
+    assert not any("chart(s) linted" in ln for s in clean.values() for ln in s or [])
     assert lint_sections("==> Linting x\n[INFO] fine\n", [missing]) == {missing: None}
     assert not lint_section_clean(None)
 

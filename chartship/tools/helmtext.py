@@ -42,12 +42,13 @@ def lint_messages(text: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
     return tuple(errors), tuple(warnings)
 
 
-_LINT_SUMMARY = re.compile(r"^Error: \d+ chart\(s\) linted, \d+ chart\(s\) failed$")
+# "Error: " only when a chart failed; a clean batch ends with the bare count
+_LINT_SUMMARY = re.compile(r"^(?:Error: )?\d+ chart\(s\) linted, \d+ chart\(s\) failed$")
 
 
 def lint_sections(text: str, chart_dirs: Sequence[Path]) -> dict[Path, list[str] | None]:
     """Split the report of one ``helm lint C1 C2 ...`` by its ``==> Linting C`` headers: each chart's lines
-    (None for a chart with no header). helm's closing ``Error: N chart(s) linted, M chart(s) failed`` is
+    (None for a chart with no header). helm's closing ``[Error: ]N chart(s) linted, M chart(s) failed`` is
     dropped; any other line outside a section goes to the section before it."""
     by_arg = {str(d): d for d in chart_dirs}
     found: dict[Path, list[str] | None] = dict.fromkeys(chart_dirs)

@@ -63,7 +63,9 @@ def tests(session: nox.Session, helm: str) -> None:
     helm_bin = ROOT / ".tools" / "bin" / f"helm{helm}"
     if not helm_bin.exists():
         session.error(f"{helm_bin} is missing: run ci/bootstrap (or chartship tools.install)")
-    workers = os.environ.get("PYTEST_WORKERS", "auto")
+    # twice the cores: many tests wait on helm, git and registry processes (helm's own retry back-off, push
+    # timeouts), so 4 workers on 2 cores finish sooner than 2 (docs/ci.md, "What a CI run costs")
+    workers = os.environ.get("PYTEST_WORKERS", str(2 * (os.cpu_count() or 1)))
     # success_codes: only 0. pytest's 5 ("no tests collected") fails the session: a selection that runs nothing is an error.
     session.run("pytest", "-n", workers, "--dist", "loadfile", *TEST_SELECTION[helm], *session.posargs,
                 env={"HELM_BIN": str(helm_bin)}, success_codes=[0])

@@ -1,5 +1,5 @@
 """The suite's own machinery: the needs_* markers follow the fixtures a test uses (tests/plugins/needs.py),
-and `nox -s tests` runs the needs_helm tests under helm 3 and every test under helm 4, failing on an
+and `nox -s tests` runs the needs_helm tests but one_helm under helm 3 and every test under helm 4, failing on an
 empty selection. Real pytest and real nox in temp folders; no helm is run (the sessions get fake binaries)."""
 
 from __future__ import annotations

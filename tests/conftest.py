@@ -3,7 +3,7 @@ tests/helpers/; test files import helpers, never fixtures.
 
 Markers (pyproject.toml): ``needs_helm``, ``needs_registry``, ``needs_cluster``; tests/plugins/needs.py
 derives them from the fixtures a test uses. `nox -s tests` runs the whole suite with helm 4 and the
-``needs_helm`` tests again with helm 3.
+``needs_helm`` tests again with helm 3, but those marked ``one_helm`` (helm used only incidentally).
 """
 
 from __future__ import annotations

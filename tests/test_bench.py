@@ -11,12 +11,15 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parent.parent
 IDS = {"P1", "P2a", "P2b", "P2a-cli", "P2b-cli",  # -cli: CHARTSHIP_HELM_BATCH=0
        "P2c", "P2c-jobs1", "P2c-lint", "P2c-lint-jobs1", "P3", "P3-fresh", "P4", "P4-chartship"}
 sys.path.insert(0, str(ROOT / "bench"))
 
 
+@pytest.mark.one_helm  # the harness (ids, ratios, verdicts, files): helm 3 vs 4 differences are other tests' job
 def test_bench_harness_on_a_tiny_repository(tmp_path: Path, helm_bin: Path) -> None:
     before = {p: p.stat().st_mtime_ns for p in (ROOT / "bench").glob("results.*")}
     proc = subprocess.run(

@@ -1,5 +1,5 @@
 """The suite's own machinery: the needs_* markers follow the fixtures a test uses (tests/plugins/needs.py),
-and `nox -s tests` runs the needs_helm tests under helm 3 and every test under helm 4, failing on an
+and `nox -s tests` runs the needs_helm tests but one_helm under helm 3 and every test under helm 4, failing on an
 empty selection. Real pytest and real nox in temp folders; no helm is run (the sessions get fake binaries)."""
 
 from __future__ import annotations
@@ -103,6 +103,12 @@ def test_uses_helm():
     record("uses_helm")
 
 
+@pytest.mark.needs_helm
+@pytest.mark.one_helm
+def test_helm_incidental():
+    record("incidental")
+
+
 def test_pure():
     record("pure")
 '''
@@ -117,7 +123,8 @@ def nox_project(tmp_path: Path) -> Path:
         fake = tmp_path / ".tools" / "bin" / name
         fake.write_text("#!/bin/sh\nexit 3\n")
         fake.chmod(0o755)
-    (tmp_path / "pytest.ini").write_text("[pytest]\naddopts = --strict-markers\nmarkers =\n    needs_helm: runs helm\n")
+    (tmp_path / "pytest.ini").write_text("[pytest]\naddopts = --strict-markers\nmarkers =\n    needs_helm: runs helm\n"
+                                          "    one_helm: helm 4 session only\n")
     (tmp_path / "tests").mkdir()
     (tmp_path / "tests" / "test_sample.py").write_text(NOX_PROJECT_TEST)
     return tmp_path
@@ -134,10 +141,11 @@ def nox(root: Path, session: str, *posargs: str) -> subprocess.CompletedProcess[
 def test_helm3_session_runs_the_needs_helm_tests_and_helm4_every_test(nox_project: Path) -> None:
     three = nox(nox_project, "tests(helm='3')")
     assert three.returncode == 0, three.stderr
-    assert (nox_project / "ran.txt").read_text().splitlines() == ["uses_helm helm3"]
+    assert (nox_project / "ran.txt").read_text().splitlines() == ["uses_helm helm3"]  # not the one_helm test
     four = nox(nox_project, "tests(helm='4')")
     assert four.returncode == 0, four.stderr
-    assert sorted((nox_project / "ran.txt").read_text().splitlines()) == ["pure helm4", "uses_helm helm3", "uses_helm helm4"]
+    assert sorted((nox_project / "ran.txt").read_text().splitlines()) == ["incidental helm4", "pure helm4", "uses_helm helm3",
+                                                                          "uses_helm helm4"]
 
 
 def test_a_selection_that_runs_nothing_fails_the_session(nox_project: Path) -> None:

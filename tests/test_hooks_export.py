@@ -47,6 +47,7 @@ def export(project_root: Path) -> tuple[Path, str]:
 @pytest.mark.skipif(os.environ.get("CHARTSHIP_SKIP_EXPORT_TEST") == "1",
                     reason="CHARTSHIP_SKIP_EXPORT_TEST=1: pre-commit would pip-install chartship's dependencies from PyPI "
                            "(about 60 s when its environment is not cached)")
+@pytest.mark.one_helm  # the export (manifest, pre-commit's own env); the hooks under both helms: test_hooks_commit
 def test_hooks_work_from_another_repository(tmp_path: Path, project_root: Path, helm_bin: Path) -> None:
     src, rev = export(project_root)
     root = write_repo(tmp_path / "other", project_root)

@@ -4,13 +4,14 @@ the target and the variables it reads, and whether they are set -- never their v
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
 
 from chartship import config
 from chartship.registry import credentials
-from tests.helpers.registry import Registry, invoke, make_dist, make_project
+from tests.helpers.registry import Registry, StartRegistry, invoke, make_dist, make_project
 
 PASSWORD = "s3cr3t-Passw0rd"
 CREDS = {"CHARTSHIP_REGISTRY_USERNAME": "alice", "CHARTSHIP_REGISTRY_PASSWORD": PASSWORD}
@@ -22,15 +23,30 @@ def _targets(host: str, auth: str = "basic") -> str:
             f"    reg:\n      url: oci://{host}/charts\n      auth: {auth}\n      plain_http: true\n")
 
 
-@pytest.fixture
-def published(tmp_path: Path, project_root: Path, auth_registry: Registry, helm_bin: Path) -> Path:
-    root = make_project(tmp_path, project_root, _targets(auth_registry.host), default="reg")
+@pytest.fixture(scope="module")
+def pushed_once(tmp_path_factory: pytest.TempPathFactory, project_root: Path, module_registries: StartRegistry,
+                helm_bin: Path) -> tuple[Path, Registry]:
+    """demo 0.1.0 and latest pushed once for the module to a registry with auth; its tests only read from it."""
+    reg = module_registries({"alice": PASSWORD})
+    root = make_project(tmp_path_factory.mktemp("published"), project_root, _targets(reg.host), default="reg")
     make_dist(root, helm_bin)
     pushed = invoke(root, "helm.push", "--latest", env=CREDS)
     assert pushed.returncode == 0, pushed.stderr
     (root / "invoke.yaml").write_text(  # the default target is no longer the registry: only its host says which
-        f"chartship:\n  default_target: local\n  targets:\n{_targets(auth_registry.host)}")
-    return root
+        f"chartship:\n  default_target: local\n  targets:\n{_targets(reg.host)}")
+    return root, reg
+
+
+@pytest.fixture
+def auth_registry(pushed_once: tuple[Path, Registry]) -> Registry:
+    """The module's registry (alice / PASSWORD), holding what ``pushed_once`` pushed."""
+    return pushed_once[1]
+
+
+@pytest.fixture
+def published(pushed_once: tuple[Path, Registry], tmp_path: Path) -> Path:
+    """A copy of the project that pushed, for this test alone (tests write invoke.yaml and out/)."""
+    return Path(shutil.copytree(pushed_once[0], tmp_path / "repo", symlinks=True))
 
 
 def _one_line(result: object, *needles: str) -> str:

@@ -1,7 +1,7 @@
 """The real helm of this test run, and a private helm home.
 
 The helm 4 session of `nox -s tests` runs the whole suite with HELM_BIN=.tools/bin/helm4, the helm 3
-session the ``needs_helm`` tests again with HELM_BIN=.tools/bin/helm3. Run alone, pytest uses HELM_BIN
+session the ``needs_helm`` tests not marked ``one_helm`` again with HELM_BIN=.tools/bin/helm3. Run alone, pytest uses HELM_BIN
 when set, otherwise `.tools/bin/helm` (helm 4).
 """
 

@@ -1,4 +1,5 @@
-"""Real docker-registry processes on 127.0.0.1 (a free port each), stopped after the test."""
+"""Real docker-registry processes on 127.0.0.1 (a free port each), stopped after the test (``registries``)
+or after the test module (``module_registries``: for a module whose tests only read what one set-up pushed)."""
 
 from __future__ import annotations
 
@@ -17,6 +18,17 @@ from tests.plugins.needs import needs
 def registries(tmp_path: Path) -> Iterator[StartRegistry]:
     """``registries(users)`` starts a registry (htpasswd auth when ``users`` is given); all are stopped after the test.
     The first one keeps its state in ``tmp_path`` (registry/, htpasswd), later ones in ``tmp_path/registry-N``."""
+    yield from _registries(tmp_path)
+
+
+@pytest.fixture(scope="module")
+@needs("registry")
+def module_registries(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StartRegistry]:
+    """``registries`` for a whole test module (state in a folder of the module's own), stopped after its last test."""
+    yield from _registries(tmp_path_factory.mktemp("module-registry"))
+
+
+def _registries(tmp_path: Path) -> Iterator[StartRegistry]:
     started: list[Registry] = []
 
     def start(users: dict[str, str] | None = None) -> Registry:

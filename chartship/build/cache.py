@@ -12,10 +12,12 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from chartship import __version__
+from chartship import __version__, config
 from chartship.build import package, workspace
 from chartship.charts import chart as chartmod
 from chartship.config import PATCHES_DIR, Config
+from chartship.errors import ChartError
+from chartship.tools import git
 
 INPUTS_FILE = ".charts-inputs.json"  # beside dist/charts, tied to its manifest.json
 CONFIG_FILES = ("invoke.yaml", ".yamllint", ".yamllint.yaml", ".yamllint.yml")
@@ -40,10 +42,18 @@ def _digest(path: Path) -> bytes:
     return hashlib.sha256(path.read_bytes()).digest()
 
 
-def epochs(cfg: Config, all_charts: Sequence[chartmod.Chart], names: Sequence[str]) -> dict[str, int]:
-    """Each needed chart's package time stamp (its last commit), computed once per build."""
-    return {c.name: package.source_epoch(cfg.root, [c.rel, f"{PATCHES_DIR}/{c.name}"])
-            for c in workspace.closure(all_charts, names)}
+def epochs(cfg: Config, all_charts: Sequence[chartmod.Chart], names: Sequence[str],
+           environ: Mapping[str, str] | None = None) -> dict[str, int]:
+    """Each needed chart's package time stamp, computed once per build: :func:`package.source_epoch` of every
+    chart (its last commit, else SOURCE_DATE_EPOCH, else 0) from one git query for all of them."""
+    groups = {c.name: [c.rel, f"{PATCHES_DIR}/{c.name}"] for c in workspace.closure(all_charts, names)}
+    try:
+        times = git.last_commit_times(cfg.root, groups) if git.is_work_tree(cfg.root) else {}
+    except ChartError:
+        times = {}
+    raw = config.env("SOURCE_DATE_EPOCH", environ).strip()
+    default = int(raw) if raw.isdigit() else 0
+    return {name: default if (when := times.get(name)) is None else when for name in groups}
 
 
 def inputs_key(cfg: Config, all_charts: Sequence[chartmod.Chart], names: Sequence[str], settings: Mapping[str, Any],

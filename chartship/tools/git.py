@@ -118,6 +118,31 @@ def last_commit_time(root: Path, *paths: str) -> int | None:
     return int(text) if result.ok and text.isdigit() else None
 
 
+def last_commit_times(root: Path, groups: Mapping[str, Sequence[str]]) -> dict[str, int | None]:
+    """:func:`last_commit_time` of each group of paths (name -> paths), from one ``git log`` over the history
+    as far back as it is linear (the whole history of most chart repositories). A group whose last commit lies
+    beyond the first merge, where git's history simplification decides per path, is asked on its own."""
+    times: dict[str, int | None] = {}
+    result = run(root, "log", "--full-history", "--sparse", "--no-renames", "--relative", "--name-only", "-z",
+                 "--format=%x01%H %ct %P", "--", *{p: None for paths in groups.values() for p in paths})
+    if result.ok:
+        prefixes = {name: [p.rstrip("/") for p in paths] for name, paths in groups.items()}
+        expected: str | None = None
+        for record in result.stdout.split("\x01")[1:]:
+            head, _, names = record.partition("\n")
+            sha, ct, *parents = head.rstrip("\0").split(" ")
+            if (expected is not None and sha != expected) or len(parents) > 1 or not ct.isdigit():
+                break  # a merge (or a history git did not list in a line): the rest is per group
+            files = [f for f in names.split("\0") if f]
+            for name, paths in prefixes.items():
+                if name not in times and any(f == p or f.startswith(p + "/") for f in files for p in paths):
+                    times[name] = int(ct)
+            if not parents or len(times) == len(groups):
+                return {name: times.get(name) for name in groups}  # the root commit: the rest were never committed
+            expected = parents[0]
+    return {name: times[name] if name in times else last_commit_time(root, *paths) for name, paths in groups.items()}
+
+
 def last_commit(root: Path, *paths: str) -> str | None:
     result = run(root, "log", "-1", "--format=%H", "--", *paths)
     return result.stdout.strip() if result.ok and result.stdout.strip() else None

@@ -42,6 +42,8 @@ def loads(text: str, where: str, error: type[ChartshipError]) -> Any:
         raise error(f"{where}{pos}: invalid YAML ({exc.problem}); fix the syntax") from None
     except YAMLError as exc:
         raise error(f"{where}: invalid YAML ({exc}); fix the syntax") from None
+    except TypeError:  # ruamel hashing a key that holds a list (``? {a: [x]}``)
+        raise error(f"{where}: invalid YAML (a mapping key that is a list or holds one); use plain keys") from None
     yamllimits.check(text, data, where, error)
     return data
 
@@ -55,6 +57,8 @@ _BOOLS = {"true": True, "True": True, "TRUE": True, "false": False, "False": Fal
 _INT = re.compile(r"[-+]?(?:0|[1-9][0-9]*)")
 _FLOAT = re.compile(r"[-+]?(?:0|[1-9][0-9]*)\.[0-9]+")
 _SEMVER = re.compile(r"(?:0|[1-9][0-9]*)\.(?:0|[1-9][0-9]*)\.(?:0|[1-9][0-9]*)(?:[-+][0-9A-Za-z.+-]*)?")
+_TAG = re.compile(r"(?:^|[\s\[{,])[!&*]", re.MULTILINE)  # where a tag, anchor or alias may start
+_MAX_FAST_DEPTH = 64  # Chart.yaml files nest a handful of levels
 _STR, _SEQ, _MAP = "tag:yaml.org,2002:str", "tag:yaml.org,2002:seq", "tag:yaml.org,2002:map"
 
 
@@ -81,9 +85,11 @@ def _tag(value: Any) -> str:
     return f"tag:yaml.org,2002:{kind}"
 
 
-def _build(node: Any, seen: set[int]) -> Any:
+def _build(node: Any, seen: set[int], depth: int = 0) -> Any:
     import yaml
 
+    if depth > _MAX_FAST_DEPTH:  # where ruamel's recursion gives up is its own affair
+        raise _Decline("deep")
     if id(node) in seen:  # an alias: ruamel and yamllimits deal with those
         raise _Decline("alias")
     seen.add(id(node))
@@ -95,17 +101,17 @@ def _build(node: Any, seen: set[int]) -> Any:
     if isinstance(node, yaml.SequenceNode):
         if node.tag != _SEQ:
             raise _Decline("tag")
-        return [_build(item, seen) for item in node.value]
+        return [_build(item, seen, depth + 1) for item in node.value]
     if node.tag != _MAP:
         raise _Decline("tag")
     out: dict[Any, Any] = {}
     for key_node, value_node in node.value:
         if not isinstance(key_node, yaml.ScalarNode) or (key_node.style == "" and key_node.value == "<<"):
             raise _Decline("key")
-        key = _build(key_node, seen)
+        key = _build(key_node, seen, depth + 1)
         if key in out:
             raise _Decline("duplicate key")
-        out[key] = _build(value_node, seen)
+        out[key] = _build(value_node, seen, depth + 1)
     return out
 
 
@@ -121,8 +127,8 @@ def _resolve(_loader: Any, kind: Any, value: Any, implicit: Any) -> str:
 def _fast(text: str) -> Any:
     import yaml
 
-    if "\t" in text or text.startswith("%") or "\n%" in text:
-        raise _Decline("tab or directive")
+    if "\t" in text or text.startswith("%") or "\n%" in text or _TAG.search(text):
+        raise _Decline("tab, directive, tag or anchor")  # ruamel keeps a tag, even !!str, as a TaggedScalar
     loader = yaml.CSafeLoader(text)
     loader.resolve = _resolve.__get__(loader)  # type: ignore[method-assign]
     try:

@@ -58,6 +58,7 @@ _INT = re.compile(r"[-+]?(?:0|[1-9][0-9]*)")
 _FLOAT = re.compile(r"[-+]?(?:0|[1-9][0-9]*)\.[0-9]+")
 _SEMVER = re.compile(r"(?:0|[1-9][0-9]*)\.(?:0|[1-9][0-9]*)\.(?:0|[1-9][0-9]*)(?:[-+][0-9A-Za-z.+-]*)?")
 _TAG = re.compile(r"(?:^|[\s\[{,])[!&*]", re.MULTILINE)  # where a tag, anchor or alias may start
+_MARKER = re.compile(r"^%|^\.\.\.|(?<!\A)^---", re.MULTILINE)  # one leading --- is fine; more is ruamel's call
 _MAX_FAST_DEPTH = 64  # Chart.yaml files nest a handful of levels
 _STR, _SEQ, _MAP = "tag:yaml.org,2002:str", "tag:yaml.org,2002:seq", "tag:yaml.org,2002:map"
 
@@ -127,8 +128,8 @@ def _resolve(_loader: Any, kind: Any, value: Any, implicit: Any) -> str:
 def _fast(text: str) -> Any:
     import yaml
 
-    if "\t" in text or text.startswith("%") or "\n%" in text or _TAG.search(text):
-        raise _Decline("tab, directive, tag or anchor")  # ruamel keeps a tag, even !!str, as a TaggedScalar
+    if "\t" in text or _TAG.search(text) or _MARKER.search(text):
+        raise _Decline("a tab, tag, anchor, directive or document marker")  # ruamel keeps a tag, even !!str
     loader = yaml.CSafeLoader(text)
     loader.resolve = _resolve.__get__(loader)  # type: ignore[method-assign]
     try:

@@ -20,6 +20,7 @@ from chartship.errors import ChartError
 from chartship.tools import git
 
 INPUTS_FILE = ".charts-inputs.json"  # beside dist/charts, tied to its manifest.json
+HELM_FILE = ".helm-version.json"  # beside it: the version the helm binary reported, by the binary's identity
 CONFIG_FILES = ("invoke.yaml", ".yamllint", ".yamllint.yaml", ".yamllint.yml")
 
 
@@ -56,11 +57,52 @@ def epochs(cfg: Config, all_charts: Sequence[chartmod.Chart], names: Sequence[st
     return {name: default if (when := times.get(name)) is None else when for name in groups}
 
 
+def _binary_identity(path: Path) -> list[object] | None:
+    """A compiled program's path, inode, size and times (a replaced binary gets a new ctime); None for a
+    script, whose ``helm version`` is that of whatever it runs."""
+    try:
+        with path.open("rb") as f:
+            magic = f.read(4)
+        st = path.stat()
+    except OSError:
+        return None
+    if magic not in (b"\x7fELF", b"\xcf\xfa\xed\xfe", b"\xce\xfa\xed\xfe", b"MZ\x90\x00") or not stat.S_ISREG(st.st_mode):
+        return None
+    return [str(path.resolve()), st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns]
+
+
+def helm_version(cfg: Config) -> str:
+    """This run's helm version for the key without starting helm when the same binary reported it before
+    (a re-run with nothing to build or push then never runs helm); else ``cfg.helm``'s, recorded."""
+    from chartship.tools.helm import find_path
+
+    record_file = cfg.dist_dir.parent / HELM_FILE
+    if "helm" not in cfg.__dict__:  # not located yet this run
+        path, _source = find_path(cfg.root)
+        identity = None if path is None else _binary_identity(path)
+        try:
+            recorded = json.loads(record_file.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            recorded = {}
+        if identity is not None and isinstance(recorded, dict) and recorded.get("binary") == identity \
+                and isinstance(recorded.get("version"), str):
+            return str(recorded["version"])
+    version = cfg.helm.version
+    identity = _binary_identity(cfg.helm.path)
+    if identity is not None:
+        try:
+            record_file.parent.mkdir(parents=True, exist_ok=True)
+            record_file.write_text(json.dumps({"binary": identity, "version": version}) + "\n", encoding="utf-8")
+        except OSError:
+            pass  # only a shortcut for the next run
+    return version
+
+
 def inputs_key(cfg: Config, all_charts: Sequence[chartmod.Chart], names: Sequence[str], settings: Mapping[str, Any],
                times: Mapping[str, int]) -> str:
     """A digest of everything that decides what helm.build writes for ``names``."""
     h = hashlib.sha256()
-    meta = {"chartship": __version__, "helm": cfg.helm.version, "names": sorted(names), **settings}
+    meta = {"chartship": __version__, "helm": helm_version(cfg), "names": sorted(names), **settings}
     h.update(json.dumps(meta, sort_keys=True).encode())
     for name in CONFIG_FILES:
         path = cfg.root / name

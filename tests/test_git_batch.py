@@ -85,6 +85,30 @@ def test_merges_give_the_per_chart_answers(tmp_path: Path) -> None:
     write(root, "charts/a/after.yaml")
     commit(root, "after the merges", 1_700_001_200)
     assert git.last_commit_times(root, GROUPS) == per_chart(root)
+    # both sides change chart b (a merge that differs from each parent), an "evil" merge edits chart c itself,
+    # and chart a is changed only on the second parent's side, committed before main's last commit
+    run_git(root, "checkout", "-qb", "side3")
+    write(root, "charts/b/main.yaml", "side3\n")
+    write(root, "charts/a/side3.yaml")
+    commit(root, "side3", 1_700_001_300)
+    run_git(root, "checkout", "-q", "main")
+    write(root, "charts/b/other.yaml", "main\n")
+    commit(root, "main b again", 1_700_001_400)
+    run_git(root, "merge", "-q", "--no-commit", "side3")
+    write(root, "charts/c/evil.yaml")
+    commit(root, "evil merge", 1_700_001_500)
+    expected = per_chart(root)
+    assert expected["b"] == expected["c"] == 1_700_001_500 and expected["a"] == 1_700_001_300  # via the 2nd parent
+    assert git.last_commit_times(root, GROUPS) == expected
+    run_git(root, "checkout", "-qb", "side4", "HEAD~1")  # main before the evil merge
+    write(root, "charts/ab/x")
+    commit(root, "side4", 1_700_001_600)
+    run_git(root, "checkout", "-q", "main")
+    run_git(root, "merge", "-q", "--no-edit", "-s", "ours", "side4", env={"GIT_COMMITTER_DATE": "@1700001700 +0000"})
+    assert git.last_commit_times(root, GROUPS) == per_chart(root)  # a merge that keeps one side's tree
+    history = git._history(root, ["charts", "patches"]) or {}
+    assert next(iter(history)) == run_git(root, "rev-parse", "HEAD")  # answered from the one query, HEAD first
+    assert set(history) == set(run_git(root, "rev-list", "HEAD").split())
 
 
 def test_a_project_in_a_sub_folder_and_a_shallow_clone(tmp_path: Path) -> None:

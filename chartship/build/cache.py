@@ -20,7 +20,6 @@ from chartship.errors import ChartError
 from chartship.tools import git
 
 INPUTS_FILE = ".charts-inputs.json"  # beside dist/charts, tied to its manifest.json
-HELM_FILE = ".helm-version.json"  # beside it: the version the helm binary reported, by the binary's identity
 CONFIG_FILES = ("invoke.yaml", ".yamllint", ".yamllint.yaml", ".yamllint.yml")
 
 
@@ -71,30 +70,30 @@ def _binary_identity(path: Path) -> list[object] | None:
     return [str(path.resolve()), st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns]
 
 
+_LEARNT: dict[str, Any] = {}  # the helm binary and version this run's key used, for record() to keep
+
+
 def helm_version(cfg: Config) -> str:
-    """This run's helm version for the key without starting helm when the same binary reported it before
-    (a re-run with nothing to build or push then never runs helm); else ``cfg.helm``'s, recorded."""
+    """This run's helm version for the key, without starting helm when the same binary reported it to the
+    build recorded in dist/ (a re-run with nothing to build or push then runs no helm at all)."""
     from chartship.tools.helm import find_path
 
-    record_file = cfg.dist_dir.parent / HELM_FILE
     if "helm" not in cfg.__dict__:  # not located yet this run
         path, _source = find_path(cfg.root)
         identity = None if path is None else _binary_identity(path)
         try:
-            recorded = json.loads(record_file.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            recorded = {}
+            recorded = json.loads((cfg.dist_dir.parent / INPUTS_FILE).read_text(encoding="utf-8")).get("helm")
+        except (OSError, ValueError, AttributeError):
+            recorded = None
         if identity is not None and isinstance(recorded, dict) and recorded.get("binary") == identity \
                 and isinstance(recorded.get("version"), str):
+            _LEARNT.update(recorded)
             return str(recorded["version"])
     version = cfg.helm.version
     identity = _binary_identity(cfg.helm.path)
+    _LEARNT.clear()
     if identity is not None:
-        try:
-            record_file.parent.mkdir(parents=True, exist_ok=True)
-            record_file.write_text(json.dumps({"binary": identity, "version": version}) + "\n", encoding="utf-8")
-        except OSError:
-            pass  # only a shortcut for the next run
+        _LEARNT.update(binary=identity, version=version)
     return version
 
 
@@ -145,5 +144,6 @@ def forget(dest: Path) -> None:
 
 def record(dest: Path, key: str, linted: bool) -> None:
     manifest = hashlib.sha256((dest / package.MANIFEST_FILE).read_bytes()).hexdigest()
-    (dest.parent / INPUTS_FILE).write_text(json.dumps({"key": key, "linted": linted, "manifest": manifest}) + "\n",
+    helm = {"helm": dict(_LEARNT)} if _LEARNT else {}
+    (dest.parent / INPUTS_FILE).write_text(json.dumps({"key": key, "linted": linted, "manifest": manifest, **helm}) + "\n",
                                            encoding="utf-8")

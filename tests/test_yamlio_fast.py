@@ -59,13 +59,14 @@ CHARTS = [
     "apiVersion: v2\nname: kinds\nversion: 1.0\nappVersion: 10\ndeprecated: true\nkubeVersion: '>=1.25'\n"
     "annotations: {a: yes, b: on, c: null, d: ~, e: -5, f: +3, g: 0.5, h: 'true', i: \"1e3\"}\nicon:\n",
     "apiVersion: v2\nname: folded\nversion: 1.0.0\ndescription: >-\n  one\n  two\n\n  three\nhome: http://x/y?a=b#c\n",
-    "---\napiVersion: v2\nname: marker\nversion: 1.0.0\n...\n",
+    "---\napiVersion: v2\nname: marker\nversion: 1.0.0\n",
     "{apiVersion: v2, name: flow, version: 1.0.0}\n",
     # what the fast reader leaves to ruamel: 1.1/1.2 differences, tags, anchors, merge keys, dates, numbers
     "apiVersion: v2\nname: a\nversion: 1.0.0\nx: 0o17\ny: 017\nz: 0x1F\nw: 1_000\nv: 1e3\nu: .inf\nt: 2020-01-01\n",
     "apiVersion: v2\nname: a\nversion: !!str 1.0\nx: !!int '5'\ny: ! 5\n",
     "apiVersion: v2\nname: a\nversion: &v 1.0.0\nappVersion: *v\nbase: &b {k: 1}\nm:\n  <<: *b\n  j: 2\n",
     "apiVersion: v2\nname: a\nversion: 1.0.0\nm:\n  <<: {k: 1}\n",
+    "---\napiVersion: v2\nname: marker\nversion: 1.0.0\n...\n",  # libyaml takes a second ... that ruamel refuses
     "%YAML 1.1\n---\napiVersion: v2\nname: a\nversion: 1.0.0\nx: yes\n",
     "apiVersion: v2\nname: a\nversion: 1.0.0\nx: 1:20\ny: =\n? [complex, key]\n: value\n",
     "",
@@ -115,7 +116,7 @@ def test_the_fast_reader_reads_real_charts_itself(project_root: Path) -> None:
         assert same(yamlio._fast(text), yamlio.loads(text, "x", ChartError)), text
 
 
-@pytest.mark.parametrize("text", CHARTS[8:14] + BROKEN[:1])
+@pytest.mark.parametrize("text", CHARTS[8:15] + BROKEN[:1])
 def test_what_could_differ_is_declined(text: str) -> None:
     with pytest.raises(yamlio._Decline):
         yamlio._fast(text)

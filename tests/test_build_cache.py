@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from tests.helpers import ROOT
 from tests.helpers.pipeline import commit, invoke, new_repo, scaffold
 
 
@@ -49,3 +50,30 @@ def test_unlinted_build_is_linted_when_lint_is_wanted(tmp_path: Path, helm_bin: 
     assert build(root, "--no-lint")["reused"] is False
     assert build(root)["reused"] is False
     assert build(root)["reused"] is True
+
+
+def test_the_helm_version_is_taken_from_the_record_only_for_the_same_binary(tmp_path: Path, helm_bin: Path) -> None:
+    """The key's helm version comes from dist/.charts-inputs.json while HELM_BIN is the very binary that reported
+    it; a binary replaced in place (same path, another helm) is asked again and means a rebuild."""
+    import shutil
+
+    from chartship.tools.helm import binary_version
+
+    helm3, helm4 = (helm_bin.parent / "helm3").resolve(), (helm_bin.parent / "helm4").resolve()
+    if not (helm3.is_file() and helm4.is_file()):
+        helm3, helm4 = (ROOT / ".tools/bin/helm3").resolve(), (ROOT / ".tools/bin/helm4").resolve()
+    root = new_repo(tmp_path / "repo")
+    scaffold(root, helm_bin, "web")
+    commit(root, "chart")
+    mine = tmp_path / "bin" / "helm"
+    mine.parent.mkdir()
+    shutil.copy2(helm4, mine)
+    env = {"HELM_BIN": str(mine)}
+    assert build(root, "--no-lint", env=env)["reused"] is False
+    recorded = json.loads((root / "dist/.charts-inputs.json").read_text())["helm"]
+    assert recorded["version"] == binary_version(helm4) and recorded["binary"][0] == str(mine)
+    assert build(root, "--no-lint", env=env)["reused"] is True
+    shutil.copy2(helm3, mine)  # same path, another helm: its inode or times differ
+    assert build(root, "--no-lint", env=env)["reused"] is False
+    assert json.loads((root / "dist/.charts-inputs.json").read_text())["helm"]["version"] == binary_version(helm3)
+    assert build(root, "--no-lint", env=env)["reused"] is True

@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from chartship import __version__
+from chartship import __version__, config
 from chartship.build import package, workspace
 from chartship.charts import chart as chartmod
 from chartship.config import PATCHES_DIR, Config
@@ -42,21 +42,66 @@ def _digest(path: Path) -> bytes:
     return hashlib.sha256(path.read_bytes()).digest()
 
 
-def epochs(cfg: Config, all_charts: Sequence[chartmod.Chart], names: Sequence[str]) -> dict[str, int]:
-    """Each needed chart's package time stamp (its last commit), computed once per build."""
+def epochs(cfg: Config, all_charts: Sequence[chartmod.Chart], names: Sequence[str],
+           environ: Mapping[str, str] | None = None) -> dict[str, int]:
+    """Each needed chart's package time stamp, computed once per build: :func:`package.source_epoch` of every
+    chart (its last commit, else SOURCE_DATE_EPOCH, else 0) from one git query for all of them."""
+    groups = {c.name: [c.rel, f"{PATCHES_DIR}/{c.name}"] for c in workspace.closure(all_charts, names)}
     try:
-        inside = git.is_work_tree(cfg.root)
+        times = git.last_commit_times(cfg.root, groups) if git.is_work_tree(cfg.root) else {}
     except ChartError:
-        inside = False
-    return {c.name: package.source_epoch(cfg.root, [c.rel, f"{PATCHES_DIR}/{c.name}"], work_tree=inside)
-            for c in workspace.closure(all_charts, names)}
+        times = {}
+    raw = config.env("SOURCE_DATE_EPOCH", environ).strip()
+    default = int(raw) if raw.isdigit() else 0
+    return {name: default if (when := times.get(name)) is None else when for name in groups}
+
+
+def _binary_identity(path: Path) -> list[object] | None:
+    """A compiled program's path, inode, size and times (a replaced binary gets a new ctime); None for a
+    script, whose ``helm version`` is that of whatever it runs."""
+    try:
+        with path.open("rb") as f:
+            magic = f.read(4)
+        st = path.stat()
+    except OSError:
+        return None
+    if magic not in (b"\x7fELF", b"\xcf\xfa\xed\xfe", b"\xce\xfa\xed\xfe", b"MZ\x90\x00") or not stat.S_ISREG(st.st_mode):
+        return None
+    return [str(path.resolve()), st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns]
+
+
+_LEARNT: dict[str, Any] = {}  # the helm binary and version this run's key used, for record() to keep
+
+
+def helm_version(cfg: Config) -> str:
+    """This run's helm version for the key, without starting helm when the same binary reported it to the
+    build recorded in dist/ (a re-run with nothing to build or push then runs no helm at all)."""
+    from chartship.tools.helm import find_path
+
+    if "helm" not in cfg.__dict__:  # not located yet this run
+        path, _source = find_path(cfg.root)
+        identity = None if path is None else _binary_identity(path)
+        try:
+            recorded = json.loads((cfg.dist_dir.parent / INPUTS_FILE).read_text(encoding="utf-8")).get("helm")
+        except (OSError, ValueError, AttributeError):
+            recorded = None
+        if identity is not None and isinstance(recorded, dict) and recorded.get("binary") == identity \
+                and isinstance(recorded.get("version"), str):
+            _LEARNT.update(recorded)
+            return str(recorded["version"])
+    version = cfg.helm.version
+    identity = _binary_identity(cfg.helm.path)
+    _LEARNT.clear()
+    if identity is not None:
+        _LEARNT.update(binary=identity, version=version)
+    return version
 
 
 def inputs_key(cfg: Config, all_charts: Sequence[chartmod.Chart], names: Sequence[str], settings: Mapping[str, Any],
                times: Mapping[str, int]) -> str:
     """A digest of everything that decides what helm.build writes for ``names``."""
     h = hashlib.sha256()
-    meta = {"chartship": __version__, "helm": cfg.helm.version, "names": sorted(names), **settings}
+    meta = {"chartship": __version__, "helm": helm_version(cfg), "names": sorted(names), **settings}
     h.update(json.dumps(meta, sort_keys=True).encode())
     for name in CONFIG_FILES:
         path = cfg.root / name
@@ -99,5 +144,6 @@ def forget(dest: Path) -> None:
 
 def record(dest: Path, key: str, linted: bool) -> None:
     manifest = hashlib.sha256((dest / package.MANIFEST_FILE).read_bytes()).hexdigest()
-    (dest.parent / INPUTS_FILE).write_text(json.dumps({"key": key, "linted": linted, "manifest": manifest}) + "\n",
+    helm = {"helm": dict(_LEARNT)} if _LEARNT else {}
+    (dest.parent / INPUTS_FILE).write_text(json.dumps({"key": key, "linted": linted, "manifest": manifest, **helm}) + "\n",
                                            encoding="utf-8")

@@ -28,7 +28,7 @@ class Dependency:
 
 @dataclass(frozen=True)
 class Chart:
-    """One chart folder and its parsed Chart.yaml (kept for surgical edits)."""
+    """One chart folder, its Chart.yaml text (edits re-read it with positions) and its data (plain dicts and lists)."""
 
     name: str
     path: Path
@@ -83,13 +83,14 @@ def read_chart(path: Path, root: Path | None = None) -> Chart:
     rel = path.relative_to(root).as_posix() if root is not None and path.is_relative_to(root) else str(path)
     where = f"{rel}/Chart.yaml"
     check_name(path.name, rel)
-    text, data = yamlio.load_file(path / "Chart.yaml", where, ChartError)
+    text, data = yamlio.read_file(path / "Chart.yaml", where, ChartError)
     if not isinstance(data, dict):
         raise ChartError(f"{where}: must be a mapping of keys (apiVersion, name, version, ...), got {type(data).__name__}")
     if "version" not in data or data["version"] in (None, ""):
         raise ChartError(f"{where}: has no 'version' key; add `version: <semver>` (invoke version.sync can fill it)")
     if isinstance(data["version"], (dict, list)):
-        raise ChartError(f"{where}:{yamlio.key_line(data, 'version')}: 'version' must be a string")
+        line = yamlio.key_line(yamlio.loads(text, where, ChartError), "version")  # positions: the round-trip reader
+        raise ChartError(f"{where}:{line}: 'version' must be a string")
     deps = data.get("dependencies")
     if deps is not None and (not isinstance(deps, list) or not all(isinstance(d, dict) for d in deps)):
         raise ChartError(f"{where}: 'dependencies' must be a list of mappings")

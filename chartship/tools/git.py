@@ -118,6 +118,77 @@ def last_commit_time(root: Path, *paths: str) -> int | None:
     return int(text) if result.ok and text.isdigit() else None
 
 
+def _history(root: Path, paths: Sequence[str]) -> dict[str, tuple[int, list[str], dict[str | None, set[str]]]] | None:
+    """Every commit reachable from HEAD: sha -> (commit time, parents, files under ``paths`` it changed against
+    each parent, None = against nothing for a root), HEAD first. One ``git log``; None when git cannot say."""
+    try:
+        result = run(root, "log", "--full-history", "--sparse", "-m", "--no-renames", "--relative", "--name-only", "-z",
+                     "--pretty=raw", "--no-abbrev-commit", "--no-show-signature", "--no-decorate", "--", *paths)
+    except UnicodeDecodeError:  # a message in another encoding: ask per path
+        return None
+    if not result.ok:
+        return None
+    commits: dict[str, tuple[int, list[str], dict[str | None, set[str]]]] = {}
+    files: set[str] | None = None
+    for token in result.stdout.split("\0"):
+        if token.startswith("commit ") and "\ntree " in token:
+            lines = token.split("\n")
+            sha, _, against = lines[0].removeprefix("commit ").partition(" (from ")
+            header = lines[1 : lines.index("")] if "" in lines else lines[1:]
+            parents = [ln.removeprefix("parent ") for ln in header if ln.startswith("parent ")]
+            committer = next((ln.split() for ln in header if ln.startswith("committer ")), [])
+            if len(committer) < 3 or not committer[-2].isdigit():
+                return None
+            entry = commits.setdefault(sha, (int(committer[-2]), parents, {}))
+            files = entry[2].setdefault(against.rstrip(")") or (parents[0] if parents else None), set())
+            if not token.endswith("\n") and lines[-1]:
+                files.add(lines[-1])
+        elif token and files is not None:
+            files.add(token)
+    return commits
+
+
+def last_commit_times(root: Path, groups: Mapping[str, Sequence[str]]) -> dict[str, int | None]:
+    """:func:`last_commit_time` of each group of paths (name -> paths), from one ``git log`` for all of them:
+    git's default history simplification is followed per group (a merge that leaves the group as one parent
+    had it continues down the first such parent; one that changes it against every parent is its last
+    commit). A group the history does not answer (a merge git lists no diff for) is asked on its own."""
+    owners: dict[str, list[str]] = {}
+    for name, paths in groups.items():
+        for p in paths:
+            owners.setdefault(p.rstrip("/"), []).append(name)
+    commits = _history(root, list(owners))
+    if not commits:
+        return {name: last_commit_time(root, *paths) for name, paths in groups.items()}
+
+    def touched(changed: set[str]) -> set[str]:
+        found: set[str] = set()
+        for f in changed:
+            parts = f.split("/")
+            for i in range(1, len(parts) + 1):
+                found.update(owners.get("/".join(parts[:i]), ()))
+        return found
+
+    touches = {sha: {against: touched(fs) for against, fs in diffs.items()} for sha, (_ct, _p, diffs) in commits.items()}
+    times: dict[str, int | None] = {}
+    for name, paths in groups.items():
+        sha: str | None = next(iter(commits))  # git log starts at HEAD
+        while sha is not None:
+            if sha not in commits:
+                times[name] = last_commit_time(root, *paths)
+                break
+            ct, parents, _diffs = commits[sha]
+            against: list[str | None] = list(parents) if parents else [None]
+            changed = [name in touches[sha].get(p, set()) for p in against]
+            if all(changed):  # not TREESAME to any parent: git log -1 shows this commit
+                times[name] = ct
+                break
+            sha = parents[changed.index(False)] if parents else None
+        else:
+            times[name] = None  # a root commit without the group: never committed
+    return times
+
+
 def last_commit(root: Path, *paths: str) -> str | None:
     result = run(root, "log", "-1", "--format=%H", "--", *paths)
     return result.stdout.strip() if result.ok and result.stdout.strip() else None

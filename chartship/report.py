@@ -68,11 +68,13 @@ def table(title: str, columns: Sequence[str], rows: Sequence[Sequence[Any]], std
     if not stream.isatty():  # rich costs ~10 ms a row; a log needs no colours or wrapping
         print(plain_table(redact(title), columns, cells), file=stream, flush=True)
         return
+    from rich.markup import escape
     from rich.table import Table
 
-    t = Table(title=title, title_justify="left", show_lines=False)
+    # cells are data, not markup: `containers[svc-001]` must print as it is
+    t = Table(title=escape(redact(title)), title_justify="left", show_lines=False)
     for col in columns:
-        t.add_column(col, overflow="fold")
+        t.add_column(escape(col), overflow="fold")
     for row in cells:
-        t.add_row(*row)
+        t.add_row(*map(escape, row))
     _console(stderr).print(t)

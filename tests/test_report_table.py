@@ -58,3 +58,16 @@ def test_the_table_of_a_command_in_a_pipe_has_the_columns_tests_and_people_read(
                                                                                    [" db    ", " 2.0.0   "]]
     assert "rich" not in subprocess.run([sys.executable, "-c", code + "; import sys; print(sorted(sys.modules))"],
                                         capture_output=True, text=True, check=True).stdout.splitlines()[-1]
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_a_terminal_table_prints_brackets_as_they_are(monkeypatch: pytest.MonkeyPatch) -> None:
+    term = _Terminal()
+    monkeypatch.setattr(sys, "stdout", term)
+    report.table("Findings [dev]", ["where"], [["spec.containers[svc-001].securityContext"], ["[bold]x[/bold]"]])
+    text = term.getvalue()
+    assert "containers[svc-001].securityContext" in text and "[bold]x[/bold]" in text and "Findings [dev]" in text

@@ -12,6 +12,9 @@ background load cancel out. `ratio_is` says which way round: *candidate / baseli
 target `<=`) or *baseline / candidate* (a speed-up, higher is better, target `>=`). The commands of a
 group run interleaved and rotated (A B C, B C A, C A B, ...) after one untimed warm-up run each.
 
+- **Byte code.** The chartship the candidates import is byte-compiled before the first run, as `pip install`
+  does for an installed package (an editable checkout under PYTHONDONTWRITEBYTECODE=1 would be compiled anew
+  in every run).
 - **Synthetic repository.** A temporary git repository with this repository's tasks.py, invoke.yaml,
   version, tag-templates and .yamllint.yaml, its three charts (core-pipeline, redis, platform with
   file:// dependencies on the other two), and `helm create` scaffolds up to the chart count. Each

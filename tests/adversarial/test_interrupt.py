@@ -87,6 +87,7 @@ def _start(tmp_path: Path, reg: Registry, point: str) -> tuple[subprocess.Popen[
     env.update({**AUTH, "TMPDIR": str(run.tmp), "CHARTSHIP_RETRIES": "1"})
     if point == "package":
         env["HELM_BIN"] = str(_shim(tmp_path, run.mark))
+        env["CHARTSHIP_HELM_BATCH"] = "0"  # the shim holds the CLI's `helm package`; the batch helper would bypass it
     child = subprocess.Popen([INVOKE, "helm.deploy", "--latest"], cwd=run.root, env=env, text=True,
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     for _ in range(1200):

@@ -70,7 +70,20 @@ def _shim(tmp_path: Path, mark: Path) -> Path:
     return shim
 
 
-def _start(tmp_path: Path, reg: Registry, point: str) -> tuple[subprocess.Popen[str], Run, fp.FaultProxy]:
+@contextlib.contextmanager
+def _sigint(disposition: object) -> Iterator[None]:
+    """Children started in the block inherit SIGINT ignored (``SIG_IGN``) or at its default (any handler: a
+    handled signal is reset at exec), whatever pytest has (a shell's background job starts it with SIGINT ignored)."""
+    before = signal.getsignal(signal.SIGINT)
+    signal.signal(signal.SIGINT, signal.SIG_IGN if disposition == signal.SIG_IGN else signal.default_int_handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, before)
+
+
+def _start(tmp_path: Path, reg: Registry, point: str, sigint: object = signal.SIG_DFL, group: bool = False,
+           ) -> tuple[subprocess.Popen[str], Run, fp.FaultProxy]:
     run = Run(project(tmp_path / "p", ""), tmp_path / "tmp", tmp_path / "reached")
     run.tmp.mkdir()
 
@@ -85,10 +98,11 @@ def _start(tmp_path: Path, reg: Registry, point: str) -> tuple[subprocess.Popen[
     (run.root / "invoke.yaml").write_text("chartship:\n  base_branch: main\n" + _target(proxy.host))
     env = {k: v for k, v in os.environ.items() if not k.startswith(("CHARTSHIP_", "GITHUB_", "AWS_"))}
     env.update({**AUTH, "TMPDIR": str(run.tmp), "CHARTSHIP_RETRIES": "1"})
-    if point == "package":
-        env["HELM_BIN"] = str(_shim(tmp_path, run.mark))
-    child = subprocess.Popen([INVOKE, "helm.deploy", "--latest"], cwd=run.root, env=env, text=True,
-                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    if point == "package":  # the helm CLI packages (the batch helper would not run the shim)
+        env.update({"HELM_BIN": str(_shim(tmp_path, run.mark)), "CHARTSHIP_HELM_BATCH": "0"})
+    with _sigint(sigint):
+        child = subprocess.Popen([INVOKE, "helm.deploy", "--latest"], cwd=run.root, env=env, text=True,
+                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=group)
     for _ in range(1200):
         if run.mark.exists() and run.mark.read_text().strip():
             break
@@ -176,6 +190,50 @@ def test_a_signal_leaves_no_half_release_and_no_login(tmp_path: Path, auth_regis
     assert not left[0].exists() and _logins(run) == []  # ... the next start removed it
     assert tags(auth_registry) == {"charts/web": ["0.1.0", "latest"]}
     _registry_whole(auth_registry)
+
+
+@pytest.mark.parametrize("point", ["package", "push"])
+def test_ctrl_c_to_the_whole_process_group_is_one_interrupted_line(tmp_path: Path, auth_registry: Registry,
+                                                                  point: str) -> None:
+    """A terminal's Ctrl-C reaches helm (or the helm shim) itself as well as chartship: helm dying of SIGINT
+    is an interruption, never "helm failed"."""
+    child, run, proxy = _start(tmp_path, auth_registry, point, group=True)
+    try:
+        os.killpg(child.pid, signal.SIGINT)
+        out, err = child.communicate(timeout=120)
+    finally:
+        run.release.set()
+        proxy.close()
+        for pid in run.held_pids:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+    assert child.returncode != 0, out + err
+    assert "Traceback" not in out + err
+    errors = [ln for ln in err.splitlines() if ln.startswith("error: ")]
+    assert errors in (["error: interrupted"], ["error: stopped by SIGINT; temporary registry logins were removed"]), err
+    _registry_whole(auth_registry)
+    _dist_whole(run.root)
+    assert _logins(run) == []
+
+
+def test_a_run_started_with_sigint_ignored_ignores_it(tmp_path: Path, auth_registry: Registry) -> None:
+    """Started with SIGINT ignored (nohup-like, a shell's background job), a SIGINT during the push neither stops
+    helm nor removes the login: the deploy finishes, whole."""
+    child, run, proxy = _start(tmp_path, auth_registry, "push", sigint=signal.SIG_IGN)
+    try:
+        child.send_signal(signal.SIGINT)
+        time.sleep(0.5)  # let a handler, if there were one, act before the push goes on (not a timed assertion)
+        run.release.set()
+        out, err = child.communicate(timeout=300)
+    finally:
+        run.release.set()
+        proxy.close()
+    assert child.returncode == 0, out + err
+    assert [ln for ln in err.splitlines() if ln.startswith("error: ")] == []
+    assert tags(auth_registry) == {"charts/web": ["0.1.0", "latest"]}
+    _registry_whole(auth_registry)
+    _dist_whole(run.root)
+    assert _logins(run) == []
 
 
 def _unshare() -> str | None:

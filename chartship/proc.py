@@ -38,7 +38,7 @@ class Result:
 
 _children: set[subprocess.Popen[str]] = set()
 _children_lock = threading.Lock()
-_stopping: int | None = None  # the signal this run stops for (set by :func:`stop`); no program starts after it
+_stopping: int | None = None  # the signal this run stops for (set by :func:`stop`); no worker starts a program after it
 
 
 class Interrupted(KeyboardInterrupt):
@@ -48,16 +48,23 @@ class Interrupted(KeyboardInterrupt):
 
 def stop(signum: int) -> int:
     """The run stops for ``signum`` (its signal handler calls this): every running program gets ``signum``,
-    and from now on :func:`run` raises :class:`Interrupted` instead of starting one or returning its result
-    (a helm killed by the forwarded signal is an interruption, not a failure). Returns how many were signalled."""
+    and from now on :func:`run` on a worker thread raises :class:`Interrupted` instead of starting one or
+    returning its result (a helm killed by the forwarded signal is an interruption, not a failure, and a worker
+    does not go on to the next push). Returns how many were signalled."""
     global _stopping
     with _children_lock:
         _stopping = signum
     return signal_children(signum)
 
 
+def _stopping_here() -> int | None:
+    """The signal the run stops for, seen from a worker thread; None in the main thread, where the signal's
+    KeyboardInterrupt already unwinds and the clean-up it runs (``finally``) may still need programs."""
+    return None if threading.current_thread() is threading.main_thread() else _stopping
+
+
 def _check_stopping() -> None:
-    signum = _stopping
+    signum = _stopping_here()
     if signum is not None:
         raise Interrupted(f"stopped by {signal.Signals(signum).name}")
 
@@ -85,7 +92,7 @@ def _default_runner(
     )
     with _children_lock:
         _children.add(child)
-        late = _stopping  # stop() ran between Popen and here: it could not signal this one
+        late = _stopping_here()  # stop() ran between Popen and here: it could not signal this one
     if late is not None:
         with contextlib.suppress(OSError):
             child.send_signal(late)

@@ -18,6 +18,7 @@ import os
 import shutil
 import signal
 import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -266,3 +267,35 @@ def test_a_full_disk_is_one_line_and_leaves_nothing(tmp_path: Path, auth_registr
     assert len(errors) == 1 and "no space left on device" in errors[0].lower() and f"{root}/dist" in errors[0], stderr
     assert (out / "left").read_text() == ""  # dist/ as it was: empty, no staging folder, no half package
     assert tags(auth_registry) == {}  # nothing was pushed
+
+
+STOP_SCRIPT = """
+import signal, sys, threading, time
+from chartship import proc
+seen = []
+def work():
+    for argv in (["sleep", "60"], ["true"]):
+        try:
+            proc.run(argv, timeout=120)
+            seen.append("ran")
+        except proc.Interrupted:
+            seen.append("interrupted")
+worker = threading.Thread(target=work)
+worker.start()
+while proc.signal_children(0) == 0:  # signal 0: is the sleep running yet
+    time.sleep(0.01)
+proc.stop(signal.SIGTERM)
+worker.join(30)
+seen.append("main ran" if proc.run(["true"], timeout=30).ok else "main failed")
+print(" ".join(seen))
+"""
+
+
+def test_after_a_stop_a_worker_is_interrupted_and_starts_nothing_but_clean_up_runs(tmp_path: Path) -> None:
+    """proc.stop (what the signal handler calls): the program a worker waits for is signalled and ends as an
+    interruption (not "sleep failed"), the worker's next program is not started, the main thread's still runs."""
+    root = Path(__file__).resolve().parents[2]
+    done = subprocess.run([sys.executable, "-c", STOP_SCRIPT], cwd=tmp_path, capture_output=True, text=True,
+                          env={**os.environ, "PYTHONPATH": str(root)}, timeout=120, check=False)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["interrupted", "interrupted", "main", "ran"], done.stdout + done.stderr

@@ -83,8 +83,8 @@ def check_text(text: str, where: str, error: type[ChartshipError]) -> None:
 
 def file_problem(path: Path, where: str) -> str | None:
     """:func:`check_text`'s refusal of the file at ``path`` as one line (naming ``where``), else None, also when
-    it cannot be read (whoever reads it says why). Run before a program that parses the file is given it: helm's
-    and yamllint's parsers spend seconds of CPU on thousands of nested brackets before they give up."""
+    it cannot be read (whoever reads it says why). Run before yamllint is given the file: its parser spends
+    seconds of CPU on thousands of nested brackets before it gives up."""
     try:
         check_bytes(path.stat().st_size, where, ChartshipError)  # before reading a huge file
         check_text(path.read_text(encoding="utf-8"), where, ChartshipError)

@@ -5,7 +5,7 @@ A login file holds base64 credentials, so its folder is:
 - created 0700 (owner only) in the temp folder, with an ``owner`` file naming this
   process (pid and start time);
 - removed when the run ends, also on SIGINT, SIGTERM and SIGHUP (the handlers stop every
-  running program and start no new one, remove every live folder, then do what the signal
+  running program (no worker thread starts a new one), remove every live folder, then do what the signal
   did before). A signal this process was started with ignored (``nohup``, a shell's
   background job) stays ignored: no handler, so it neither stops helm nor removes a login;
 - removed at the next start when the run that made it was killed (SIGKILL, power

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import signal
 import subprocess
 import threading
 import time
@@ -37,6 +38,35 @@ class Result:
 
 _children: set[subprocess.Popen[str]] = set()
 _children_lock = threading.Lock()
+_stopping: int | None = None  # the signal this run stops for (set by :func:`stop`); no worker starts a program after it
+
+
+class Interrupted(KeyboardInterrupt):
+    """A program was stopped by SIGINT, or the run is stopping for a signal: an interruption (the error edge
+    says so), never a tool failure. Not an Exception, so ``except ChartshipError`` fallbacks let it through."""
+
+
+def stop(signum: int) -> int:
+    """The run stops for ``signum`` (its signal handler calls this): every running program gets ``signum``,
+    and from now on :func:`run` on a worker thread raises :class:`Interrupted` instead of starting one or
+    returning its result (a helm killed by the forwarded signal is an interruption, not a failure, and a worker
+    does not go on to the next push). Returns how many were signalled."""
+    global _stopping
+    with _children_lock:
+        _stopping = signum
+    return signal_children(signum)
+
+
+def _stopping_here() -> int | None:
+    """The signal the run stops for, seen from a worker thread; None in the main thread, where the signal's
+    KeyboardInterrupt already unwinds and the clean-up it runs (``finally``) may still need programs."""
+    return None if threading.current_thread() is threading.main_thread() else _stopping
+
+
+def _check_stopping() -> None:
+    signum = _stopping_here()
+    if signum is not None:
+        raise Interrupted(f"stopped by {signal.Signals(signum).name}")
 
 
 def signal_children(signum: int, only: Callable[[Sequence[str]], bool] | None = None) -> int:
@@ -62,6 +92,10 @@ def _default_runner(
     )
     with _children_lock:
         _children.add(child)
+        late = _stopping_here()  # stop() ran between Popen and here: it could not signal this one
+    if late is not None:
+        with contextlib.suppress(OSError):
+            child.send_signal(late)
     try:
         out, err = child.communicate(stdin, timeout=timeout)
     except subprocess.TimeoutExpired:
@@ -105,15 +139,21 @@ def run(
     stdin: str | None = None,
     timeout: float | None = None,
 ) -> Result:
-    """Run ``argv``; raises FileNotFoundError when the program does not exist, ToolError on a timeout."""
+    """Run ``argv``; raises FileNotFoundError when the program does not exist, ToolError on a timeout,
+    :class:`Interrupted` when the run is stopping for a signal or the program died of SIGINT."""
     limit = effective_timeout(timeout)
+    _check_stopping()
     try:
-        return runner(argv, cwd, env, stdin, limit)
+        result = runner(argv, cwd, env, stdin, limit)
     except subprocess.TimeoutExpired:
         program = Path(argv[0]).name if argv else "?"
         sub = f" {argv[1]}" if len(argv) > 1 and not argv[1].startswith("-") else ""
         raise Timeout(f"`{program}{sub}` did not finish within {limit:g}s and was stopped; check that {program} "
                         "(and the service it talks to) responds, then run again") from None
+    _check_stopping()
+    if result.returncode == -signal.SIGINT:  # Ctrl-C reached it (the terminal signals the whole group)
+        raise Interrupted(f"{Path(argv[0]).name if argv else '?'} was interrupted")
+    return result
 
 
 @dataclass(frozen=True)

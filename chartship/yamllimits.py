@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from pathlib import Path
 from typing import Any
 
 from chartship.errors import ChartshipError
@@ -78,3 +79,17 @@ def check_text(text: str, where: str, error: type[ChartshipError]) -> None:
         depth += 1 if m[0] in "[{" else -1
         if depth > MAX_DEPTH:
             raise error(f"{where}: nested more than {MAX_DEPTH} levels deep; flatten the structure")
+
+
+def file_problem(path: Path, where: str) -> str | None:
+    """:func:`check_text`'s refusal of the file at ``path`` as one line (naming ``where``), else None, also when
+    it cannot be read (whoever reads it says why). Run before yamllint is given the file: its parser spends
+    seconds of CPU on thousands of nested brackets before it gives up."""
+    try:
+        check_bytes(path.stat().st_size, where, ChartshipError)  # before reading a huge file
+        check_text(path.read_text(encoding="utf-8"), where, ChartshipError)
+    except (OSError, UnicodeDecodeError):
+        return None
+    except ChartshipError as exc:
+        return str(exc)
+    return None

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from chartship import yamllimits
 from chartship.build import lintbatch, workspace
 from chartship.charts import chart as chartmod
 from chartship.charts import values
@@ -72,14 +73,21 @@ def _yamllint(cfg: Config, ws: workspace.Workspace, names: Sequence[str], report
     """yamllint in the repository root over the working-tree files the copy holds (tracked, allowed by the
     content policy), named by their repository paths, so the config's ignore patterns match as in yamllint."""
     owners: dict[str, str] = {}
+    refused: set[str] = set()
     for name in names:
         c = ws.chart(name)
         for f in yamllintmod.chart_files(c.path):
             rel = f"{ws.source[name].rel}/{f.relative_to(c.path).as_posix()}"
-            if (cfg.root / rel).is_file():  # a file only a patch creates has no working-tree path to lint
+            if not (cfg.root / rel).is_file():  # a file only a patch creates has no working-tree path to lint
+                continue
+            problem = yamllimits.file_problem(cfg.root / rel, rel)  # yamllint takes seconds to parse deep nesting
+            if problem is None:
                 owners[rel] = name
+            else:
+                report.charts[name]["yamllint"].fail(problem)
+                refused.add(name)
     for name in names:
-        if name not in owners.values():
+        if name not in owners.values() and name not in refused:
             report.charts[name]["yamllint"] = Outcome(status=SKIPPED, messages=["no YAML files"])
     for prob in yamllintmod.run(cfg.root, [Path(rel) for rel in owners]):
         rel = prob.file.as_posix()

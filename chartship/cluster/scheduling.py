@@ -69,7 +69,10 @@ class Watch:
 
     def run(self) -> None:
         while not self.done.wait(self.poll):
-            message = self.check(time.monotonic())
+            try:
+                message = self.check(time.monotonic())
+            except proc.Interrupted:  # the run is stopping: the main thread says so, this thread just ends
+                return
             if message is None:
                 continue
             self.problem = message

@@ -4,8 +4,10 @@ A login file holds base64 credentials, so its folder is:
 
 - created 0700 (owner only) in the temp folder, with an ``owner`` file naming this
   process (pid and start time);
-- removed when the run ends, also on SIGINT, SIGTERM and SIGHUP (the handlers remove
-  every live folder first, then do what the signal did before);
+- removed when the run ends, also on SIGINT, SIGTERM and SIGHUP (the handlers stop every
+  running program (no worker thread starts a new one), remove every live folder, then do what the signal
+  did before). A signal this process was started with ignored (``nohup``, a shell's
+  background job) stays ignored: no handler, so it neither stops helm nor removes a login;
 - removed at the next start when the run that made it was killed (SIGKILL, power
   loss): :func:`remove_stale` deletes folders whose owner process is gone.
 
@@ -87,13 +89,11 @@ def _handler(signum: int, frame: FrameType | None, previous: object) -> None:
         _live.clear()
     from chartship import proc
 
-    proc.signal_children(signum)  # helm must not go on pushing with the login we remove
+    proc.stop(signum)  # helm must not go on pushing with the login we remove, nor a new one start
     for path in live:
         shutil.rmtree(path, ignore_errors=True)
     if callable(previous):
-        previous(signum, frame)
-        return
-    if previous == signal.SIG_IGN:
+        previous(signum, frame)  # SIGINT: KeyboardInterrupt, which the error edge turns into "interrupted"
         return
     sys.stderr.write(f"error: stopped by {signal.Signals(signum).name}; temporary registry logins were removed\n")
     sys.stderr.flush()
@@ -102,12 +102,16 @@ def _handler(signum: int, frame: FrameType | None, previous: object) -> None:
 
 
 def protect() -> None:
-    """Install the signal handlers (once, from the main thread; elsewhere this does nothing)."""
+    """Install the signal handlers (once, from the main thread; elsewhere this does nothing). A signal that
+    is ignored stays so: a handler would also give helm the default action (handlers end at exec), and the
+    signal would then kill helm while this run, asked to ignore it, went on and reported helm's failure."""
     global _installed
     if _installed or threading.current_thread() is not threading.main_thread():
         return
     for signum in SIGNALS:
-        signal.signal(signum, _chained(signal.getsignal(signum)))
+        previous = signal.getsignal(signum)
+        if previous != signal.SIG_IGN:
+            signal.signal(signum, _chained(previous))
     _installed = True
 
 

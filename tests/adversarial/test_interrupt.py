@@ -18,6 +18,7 @@ import os
 import shutil
 import signal
 import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -70,7 +71,20 @@ def _shim(tmp_path: Path, mark: Path) -> Path:
     return shim
 
 
-def _start(tmp_path: Path, reg: Registry, point: str) -> tuple[subprocess.Popen[str], Run, fp.FaultProxy]:
+@contextlib.contextmanager
+def _sigint(disposition: object) -> Iterator[None]:
+    """Children started in the block inherit SIGINT ignored (``SIG_IGN``) or at its default (any handler: a
+    handled signal is reset at exec), whatever pytest has (a shell's background job starts it with SIGINT ignored)."""
+    before = signal.getsignal(signal.SIGINT)
+    signal.signal(signal.SIGINT, signal.SIG_IGN if disposition == signal.SIG_IGN else signal.default_int_handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, before)
+
+
+def _start(tmp_path: Path, reg: Registry, point: str, sigint: object = signal.SIG_DFL, group: bool = False,
+           ) -> tuple[subprocess.Popen[str], Run, fp.FaultProxy]:
     run = Run(project(tmp_path / "p", ""), tmp_path / "tmp", tmp_path / "reached")
     run.tmp.mkdir()
 
@@ -85,11 +99,11 @@ def _start(tmp_path: Path, reg: Registry, point: str) -> tuple[subprocess.Popen[
     (run.root / "invoke.yaml").write_text("chartship:\n  base_branch: main\n" + _target(proxy.host))
     env = {k: v for k, v in os.environ.items() if not k.startswith(("CHARTSHIP_", "GITHUB_", "AWS_"))}
     env.update({**AUTH, "TMPDIR": str(run.tmp), "CHARTSHIP_RETRIES": "1"})
-    if point == "package":
-        env["HELM_BIN"] = str(_shim(tmp_path, run.mark))
-        env["CHARTSHIP_HELM_BATCH"] = "0"  # the shim holds the CLI's `helm package`; the batch helper would bypass it
-    child = subprocess.Popen([INVOKE, "helm.deploy", "--latest"], cwd=run.root, env=env, text=True,
-                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    if point == "package":  # the helm CLI packages (the batch helper would not run the shim)
+        env.update({"HELM_BIN": str(_shim(tmp_path, run.mark)), "CHARTSHIP_HELM_BATCH": "0"})
+    with _sigint(sigint):
+        child = subprocess.Popen([INVOKE, "helm.deploy", "--latest"], cwd=run.root, env=env, text=True,
+                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=group)
     for _ in range(1200):
         if run.mark.exists() and run.mark.read_text().strip():
             break
@@ -179,6 +193,50 @@ def test_a_signal_leaves_no_half_release_and_no_login(tmp_path: Path, auth_regis
     _registry_whole(auth_registry)
 
 
+@pytest.mark.parametrize("point", ["package", "push"])
+def test_ctrl_c_to_the_whole_process_group_is_one_interrupted_line(tmp_path: Path, auth_registry: Registry,
+                                                                  point: str) -> None:
+    """A terminal's Ctrl-C reaches helm (or the helm shim) itself as well as chartship: helm dying of SIGINT
+    is an interruption, never "helm failed"."""
+    child, run, proxy = _start(tmp_path, auth_registry, point, group=True)
+    try:
+        os.killpg(child.pid, signal.SIGINT)
+        out, err = child.communicate(timeout=120)
+    finally:
+        run.release.set()
+        proxy.close()
+        for pid in run.held_pids:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+    assert child.returncode != 0, out + err
+    assert "Traceback" not in out + err
+    errors = [ln for ln in err.splitlines() if ln.startswith("error: ")]
+    assert errors in (["error: interrupted"], ["error: stopped by SIGINT; temporary registry logins were removed"]), err
+    _registry_whole(auth_registry)
+    _dist_whole(run.root)
+    assert _logins(run) == []
+
+
+def test_a_run_started_with_sigint_ignored_ignores_it(tmp_path: Path, auth_registry: Registry) -> None:
+    """Started with SIGINT ignored (nohup-like, a shell's background job), a SIGINT during the push neither stops
+    helm nor removes the login: the deploy finishes, whole."""
+    child, run, proxy = _start(tmp_path, auth_registry, "push", sigint=signal.SIG_IGN)
+    try:
+        child.send_signal(signal.SIGINT)
+        time.sleep(0.5)  # let a handler, if there were one, act before the push goes on (not a timed assertion)
+        run.release.set()
+        out, err = child.communicate(timeout=300)
+    finally:
+        run.release.set()
+        proxy.close()
+    assert child.returncode == 0, out + err
+    assert [ln for ln in err.splitlines() if ln.startswith("error: ")] == []
+    assert tags(auth_registry) == {"charts/web": ["0.1.0", "latest"]}
+    _registry_whole(auth_registry)
+    _dist_whole(run.root)
+    assert _logins(run) == []
+
+
 def _unshare() -> str | None:
     """None when a private mount namespace with a tmpfs works here, else why not."""
     exe = shutil.which("unshare")
@@ -209,3 +267,35 @@ def test_a_full_disk_is_one_line_and_leaves_nothing(tmp_path: Path, auth_registr
     assert len(errors) == 1 and "no space left on device" in errors[0].lower() and f"{root}/dist" in errors[0], stderr
     assert (out / "left").read_text() == ""  # dist/ as it was: empty, no staging folder, no half package
     assert tags(auth_registry) == {}  # nothing was pushed
+
+
+STOP_SCRIPT = """
+import signal, sys, threading, time
+from chartship import proc
+seen = []
+def work():
+    for argv in (["sleep", "60"], ["true"]):
+        try:
+            proc.run(argv, timeout=120)
+            seen.append("ran")
+        except proc.Interrupted:
+            seen.append("interrupted")
+worker = threading.Thread(target=work)
+worker.start()
+while proc.signal_children(0) == 0:  # signal 0: is the sleep running yet
+    time.sleep(0.01)
+proc.stop(signal.SIGTERM)
+worker.join(30)
+seen.append("main ran" if proc.run(["true"], timeout=30).ok else "main failed")
+print(" ".join(seen))
+"""
+
+
+def test_after_a_stop_a_worker_is_interrupted_and_starts_nothing_but_clean_up_runs(tmp_path: Path) -> None:
+    """proc.stop (what the signal handler calls): the program a worker waits for is signalled and ends as an
+    interruption (not "sleep failed"), the worker's next program is not started, the main thread's still runs."""
+    root = Path(__file__).resolve().parents[2]
+    done = subprocess.run([sys.executable, "-c", STOP_SCRIPT], cwd=tmp_path, capture_output=True, text=True,
+                          env={**os.environ, "PYTHONPATH": str(root)}, timeout=120, check=False)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["interrupted", "interrupted", "main", "ran"], done.stdout + done.stderr

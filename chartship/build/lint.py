@@ -125,6 +125,11 @@ def run(cfg: Config, all_charts: Sequence[chartmod.Chart], names: Sequence[str],
             return run(cfg, all_charts, names, jobs, target, environ, own)
     report = Report({n: {check: Outcome() for check in CHECKS} for n in names})
     tasks: list[tuple[str, str, Future[Any]]] = []
+    # yamllint is one process of its own over every file: it starts first, beside the helm lints, instead of
+    # waiting for a worker of the pool and then running alone at the end
+    side = ThreadPoolExecutor(max_workers=1)
+    yaml_done = side.submit(_yamllint, cfg, ws, names, report)
+    side.shutdown(wait=False)
     with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
         def submit(name: str, check: str, fn: Callable[..., Any], *args: Any) -> None:
             tasks.append((name, check, pool.submit(fn, *args)))
@@ -150,7 +155,6 @@ def run(cfg: Config, all_charts: Sequence[chartmod.Chart], names: Sequence[str],
         plan, lint_chunk = lintbatch.choose(cfg.helm, lint_jobs, jobs)
         batches = [pool.submit(lint_chunk, cfg.helm, chunk) for chunk in plan]
         batched = {(c.name, vs.name) for chunk in plan for c, vs in chunk}
-        submit("", "yamllint", _yamllint, cfg, ws, names, report)
         for name in names:
             submit(name, "schema", _schema, ws, name, sets_of[name])
         single = {(c.name, vs.name): pool.submit(_helm_lint, cfg, c, ws.source[c.name].rel, vs)
@@ -159,6 +163,7 @@ def run(cfg: Config, all_charts: Sequence[chartmod.Chart], names: Sequence[str],
         for c, vs in lint_jobs:  # what a batch did not pass: linted alone, for helm's own words
             if (c.name, vs.name) not in single and (c.name, vs.name) not in passed:
                 single[(c.name, vs.name)] = pool.submit(_helm_lint, cfg, c, ws.source[c.name].rel, vs)
+        yaml_done.result()
         for name, check, future in tasks:
             result = future.result()
             if check == "schema":

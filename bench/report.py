@@ -180,18 +180,21 @@ def summary(d: dict[str, Any]) -> str:
 
 
 WHY = {
-    "lint": ("per chart chartship also runs the Chart.yaml rules, yamllint (one process over every chart YAML file) and "
-             "the values-schema check per values set (jsonschema, in Python), and copies charts/ to a temporary folder "
-             "with `helm dependency build` for the umbrella; the loop does none of that"),
-    "build": ("per chart chartship also hashes every file for the build-cache key, asks git for the chart's last commit "
-              "time and repacks helm's archive reproducibly (tarfile + gzip -9 in Python), then writes SHA256SUMS and "
-              "manifest.json"),
-    "ct": "ct lints each chart once (its ci/ values; the scaffolds have none) where helm.lint runs three values sets",
-    "docs": ("the hook is a Python process (start-up, config, reading every Chart.yaml and values.yaml and rendering "
-             "each README in Python) against one Go process"),
-    "validate": ("helm.validate also runs the security rules on every object, renders every set with `helm template` "
-                 "(one process per chart and set, as the loop does) and checks each object in Python (jsonschema) "
-                 "against two Kubernetes versions, where kubeconform checks in Go"),
+    "lint": ("the helm lints run in the batch helper (one process per worker); besides them chartship copies charts/ "
+             "to a temporary folder (with `helm dependency build` for the umbrella), runs yamllint (one Python process "
+             "over every chart YAML file, the largest part) and, in its own process, the Chart.yaml rules and the "
+             "values-schema check per values set; the loop does none of that"),
+    "build": ("chartship also copies every chart to a temporary folder (a file created per chart file), hashes every "
+              "file for the build-cache key, asks one `git log` for every chart's commit time, repacks helm's archive "
+              "reproducibly (tarfile + gzip -9 in Python) and writes SHA256SUMS and manifest.json; these steps run "
+              "one after the other in one Python process, so the second core works only while helm packages"),
+    "ct": ("ct lints each chart once (its ci/ values; the scaffolds have none) where helm.lint runs three values sets, "
+           "plus the steps of the lint rows"),
+    "docs": ("the hook is a Python process that hashes every chart's inputs against the record of current READMEs; "
+             "most of it is Python's start-up"),
+    "validate": ("helm.validate renders every set (through the batch helper when it is built, else one `helm template` "
+                 "per chart and set) and checks every object against two Kubernetes versions and the security rules "
+                 "in Python (jsonschema-rs decides validity, jsonschema words the findings)"),
     "start": "start-up (Python, invoke, the tasks' imports) before any work",
 }
 
@@ -207,6 +210,7 @@ def analysis(r: dict[str, Any], by_id: dict[str, dict[str, Any]], d: dict[str, A
            f" per chart); the ratio at the CPU floor is {floor(r, d['cores']) or '-'}")
     if rid.startswith("P3"):
         return (head + f"the re-run takes {r['candidate_median_s']} s against {r['baseline_median_s']} s for a first push "
-                "whose build is already in dist/; the re-run is start-up, reading every Chart.yaml, the build-cache key "
-                "and the registry lookups per chart.")
+                "whose build is already in dist/; the re-run is start-up (Python, invoke, the imports, invoke.yaml read "
+                "with ruamel), reading every Chart.yaml, the build-cache key (a hash of every file) and one registry "
+                "lookup per tag, 8 at a time.")
     return head + cpu + f". What stands between: {WHY[topic]}."
